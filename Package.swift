@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Bridgehead",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bridgehead", targets: ["bridgehead"]),
+        .library(name: "LDIF", targets: ["LDIF"]),
+        .library(name: "LDAPClient", targets: ["LDAPClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap2-dev", "libsasl2-dev"])]
+        ),
+        // Value types shared from LDIF to the wire: DN, RDN, Filter, Entry, ChangeRecord, Control.
+        .target(name: "LDAPModel", swiftSettings: strict),
+        // RFC 2849 reader and writer over bytes.
+        .target(name: "LDIF", dependencies: ["LDAPModel"], swiftSettings: strict),
+        // The only code that touches libldap.
+        .target(
+            name: "LDAPClient",
+            dependencies: [
+                "CLDAP", "LDAPModel",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Configuration and the jobs the CLI runs.
+        .target(
+            name: "Replication",
+            dependencies: [
+                "LDAPModel", "LDIF", "LDAPClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "bridgehead",
+            dependencies: [
+                "Replication", "LDIF", "LDAPModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Starts throwaway servers (scripts/slapd-sandbox) for the tests.
+        .target(name: "TestSupport", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .testTarget(
+            name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],
+            resources: [.copy("Fixtures")], swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LDAPClientTests",
+            dependencies: ["LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: ["Replication", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

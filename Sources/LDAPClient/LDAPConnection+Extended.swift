@@ -1,0 +1,108 @@
+import CLDAP
+import LDAPModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An RFC 5805 transaction: operations sent with its `control` are held by the server until
+/// `commit` applies all of them at once, or `abort` drops them.
+public struct LDAPTransaction: Sendable, Hashable {
+    public let identifier: [UInt8]
+
+    /// The Transaction Specification control to attach to every operation of the transaction.
+    public var control: Control {
+        Control(oid: Control.OIDs.transactionSpecification, isCritical: true, value: identifier)
+    }
+}
+
+/// The answer to an extended operation.
+public struct ExtendedResult: Sendable, Hashable {
+    public var result: LDAPResult
+    public var responseName: String?
+    public var responseValue: [UInt8]?
+}
+
+extension LDAPConnection {
+    public enum ExtendedOIDs {
+        public static let startTransaction = "1.3.6.1.1.21.1"
+        public static let endTransaction = "1.3.6.1.1.21.3"
+        public static let whoAmI = "1.3.6.1.4.1.4203.1.11.3"
+    }
+
+    /// Sends an extended request (RFC 4511 §4.12). Throws unless the server answered success.
+    public func extendedOperation(_ oid: String, value: [UInt8]? = nil, controls: [Control] = []) async throws(LDAPError) -> ExtendedResult {
+        let timeout = self.timeout
+        return try await run { ld throws(LDAPError) in
+            let operation = "extended operation \(oid)"
+            let arena = CArena()
+            var msgid: Int32 = 0
+            let rc = ldap_extended_operation(ld, oid, value.map(arena.berval), arena.controls(controls), nil, &msgid)
+            try check(ld, rc, operation: operation)
+            let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, operation: operation)
+            var name: UnsafeMutablePointer<CChar>?
+            var data: UnsafeMutablePointer<CLDAP.berval>?
+            let parsed = ldap_parse_extended_result(ld, message, &name, &data, 0)
+            if parsed != LDAP_SUCCESS {
+                ldap_msgfree(message)
+                throw lastError(ld, parsed, operation: operation)
+            }
+            let responseName = name.map { _ in takeString(name) }
+            var responseValue: [UInt8]?
+            if let data {
+                responseValue = bytes(of: data.pointee)
+                ber_bvfree(data)
+            }
+            let result = try parseResult(ld, message, operation: operation)
+            let answer = ExtendedResult(result: result, responseName: responseName, responseValue: responseValue)
+            guard result.code == .success else { throw result.error(operation) }
+            return answer
+        }
+    }
+
+    /// The authorization identity of this connection (RFC 4532), e.g. `dn:cn=admin,dc=example,dc=com`.
+    public func whoAmI() async throws(LDAPError) -> String {
+        let answer = try await extendedOperation(ExtendedOIDs.whoAmI)
+        return String(decoding: answer.responseValue ?? [], as: UTF8.self)
+    }
+
+    /// Whether the root DSE advertises RFC 5805 transactions.
+    public func supportsTransactions() async throws(LDAPError) -> Bool {
+        try await rootDSE().strings("supportedExtension").contains(ExtendedOIDs.startTransaction)
+    }
+
+    /// Starts a transaction (RFC 5805 Start Transaction request).
+    public func beginTransaction() async throws(LDAPError) -> LDAPTransaction {
+        let answer = try await extendedOperation(ExtendedOIDs.startTransaction)
+        guard let identifier = answer.responseValue, !identifier.isEmpty else {
+            throw LDAPError(code: .protocolError, diagnosticMessage: "the server returned no transaction identifier", operation: "start transaction")
+        }
+        return LDAPTransaction(identifier: identifier)
+    }
+
+    /// Applies every operation sent under the transaction, or none of them. When one fails the error
+    /// names the message id of the failing operation, as the server reports it.
+    public func commit(_ transaction: LDAPTransaction) async throws(LDAPError) {
+        try await endTransaction(transaction, commit: true)
+    }
+
+    /// Drops every operation sent under the transaction.
+    public func abort(_ transaction: LDAPTransaction) async throws(LDAPError) {
+        try await endTransaction(transaction, commit: false)
+    }
+
+    // txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }
+    // txnEndRes ::= SEQUENCE { messageID MessageID OPTIONAL, updatesControls SEQUENCE OF … OPTIONAL }
+    private func endTransaction(_ transaction: LDAPTransaction, commit: Bool) async throws(LDAPError) {
+        var fields: [[UInt8]] = []
+        if !commit { fields.append(BER.boolean(false)) }
+        fields.append(BER.octetString(transaction.identifier))
+        do {
+            _ = try await extendedOperation(ExtendedOIDs.endTransaction, value: BER.sequence(fields))
+        } catch {
+            var failure = error
+            failure.operation = commit ? "commit transaction" : "abort transaction"
+            throw failure
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import CLDAP
+import LDAPModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A search (RFC 4511 §4.5.1).
+public struct SearchRequest: Sendable, Hashable {
+    public var base: DN
+    public var scope: SearchScope
+    public var filter: Filter
+    /// Attribute descriptions to return; nil for all user attributes, `["+"]` for operational ones.
+    public var attributes: [String]?
+    /// Most entries the server should return (0: no limit beyond the server's).
+    public var sizeLimit: Int32
+    /// Seconds the server may spend (0: no limit beyond the server's).
+    public var timeLimit: Int32
+    /// Ask for the results in pages of this size (RFC 2696); nil for one unpaged search.
+    public var pageSize: Int32?
+    public var controls: [Control]
+
+    public init(
+        base: DN, scope: SearchScope = .subtree, filter: Filter = .any, attributes: [String]? = nil,
+        sizeLimit: Int32 = 0, timeLimit: Int32 = 0, pageSize: Int32? = nil, controls: [Control] = []
+    ) {
+        self.base = base
+        self.scope = scope
+        self.filter = filter
+        self.attributes = attributes
+        self.sizeLimit = sizeLimit
+        self.timeLimit = timeLimit
+        self.pageSize = pageSize
+        self.controls = controls
+    }
+}
+
+extension LDAPConnection {
+    /// Runs a search, following paged-results cookies until the last page. Values are bytes.
+    public func search(_ request: SearchRequest) async throws(LDAPError) -> [Entry] {
+        let timeout = self.timeout
+        return try await run { ld throws(LDAPError) in
+            var entries: [Entry] = []
+            var cookie: [UInt8] = []
+            repeat {
+                var controls = request.controls
+                if let pageSize = request.pageSize {
+                    controls.append(Control(oid: Control.OIDs.pagedResults, isCritical: false, value: pagedValue(pageSize, cookie)))
+                }
+                let result = try searchOnce(ld, request, controls: controls, timeout: timeout, into: &entries)
+                cookie = []
+                if request.pageSize != nil, let response = result.controls.first(where: { $0.oid == Control.OIDs.pagedResults }) {
+                    cookie = (try? pagedCookie(response.value ?? [])) ?? []
+                }
+            } while !cookie.isEmpty
+            return entries
+        }
+    }
+
+    public func search(
+        base: DN, scope: SearchScope = .subtree, filter: Filter = .any, attributes: [String]? = nil, pageSize: Int32? = nil
+    ) async throws(LDAPError) -> [Entry] {
+        try await search(SearchRequest(base: base, scope: scope, filter: filter, attributes: attributes, pageSize: pageSize))
+    }
+
+    /// Reads one entry, or nil when it does not exist.
+    public func read(_ dn: DN, attributes: [String]? = nil) async throws(LDAPError) -> Entry? {
+        do {
+            return try await search(SearchRequest(base: dn, scope: .base, attributes: attributes)).first
+        } catch where error.code == .noSuchObject {
+            return nil
+        }
+    }
+
+    /// The root DSE with its operational attributes (naming contexts, supported controls and extensions).
+    public func rootDSE() async throws(LDAPError) -> Entry {
+        guard let entry = try await read(.root, attributes: ["*", "+"]) else {
+            throw LDAPError(code: .noSuchObject, diagnosticMessage: "the server returned no root DSE", operation: "read root DSE")
+        }
+        return entry
+    }
+
+    /// The subschema the server publishes (RFC 4512 §4.2): attribute types and object classes.
+    public func subschema() async throws(LDAPError) -> Subschema {
+        let root = try await rootDSE()
+        let location = root.strings("subschemaSubentry").first ?? "cn=Subschema"
+        guard let dn = DN(location) else {
+            throw LDAPError(code: .invalidDNSyntax, diagnosticMessage: "subschemaSubentry '\(location)' is not a DN", operation: "read subschema")
+        }
+        let request = SearchRequest(
+            base: dn, scope: .base, filter: .equality("objectClass", "subschema"),
+            attributes: ["attributeTypes", "objectClasses", "ldapSyntaxes", "matchingRules"])
+        guard let entry = try await search(request).first else {
+            throw LDAPError(code: .noSuchObject, diagnosticMessage: "no subschema entry at \(location)", operation: "read subschema")
+        }
+        return Subschema(entry: entry)
+    }
+}
+
+/// One search operation (one page); appends entries, returns the final result.
+private func searchOnce(
+    _ ld: OpaquePointer, _ request: SearchRequest, controls: [Control], timeout: timeval, into entries: inout [Entry]
+) throws(LDAPError) -> LDAPResult {
+    let operation = "search \(request.base) \(request.filter)"
+    let arena = CArena()
+    var msgid: Int32 = 0
+    var limit = timeout
+    let rc = ldap_search_ext(
+        ld, request.base.description, request.scope.rawValue, request.filter.description, arena.strings(request.attributes), 0,
+        arena.controls(controls), nil, &limit, request.sizeLimit, &msgid)
+    try check(ld, rc, operation: operation)
+    while true {
+        let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, all: false, operation: operation)
+        switch UInt(bitPattern: Int(ldap_msgtype(message))) {
+        case UInt(LDAP_RES_SEARCH_ENTRY):
+            defer { ldap_msgfree(message) }
+            entries.append(try entry(ld, message, operation: operation))
+        case UInt(LDAP_RES_SEARCH_RESULT):
+            let result = try parseResult(ld, message, operation: operation)
+            guard result.code == .success else { throw result.error(operation) }
+            return result
+        default:
+            ldap_msgfree(message)  // references and intermediate responses are not followed
+        }
+    }
+}
+
+/// Copies one SearchResultEntry out of libldap, values as bytes.
+private func entry(_ ld: OpaquePointer, _ message: OpaquePointer, operation: String) throws(LDAPError) -> Entry {
+    let dnText = takeString(ldap_get_dn(ld, message))
+    guard let dn = DN(dnText) else {
+        throw LDAPError(code: .invalidDNSyntax, diagnosticMessage: "server returned an unparsable DN '\(dnText)'", operation: operation)
+    }
+    var attributes: [Attribute] = []
+    var ber: OpaquePointer?
+    var name = ldap_first_attribute(ld, message, &ber)
+    while let current = name {
+        let description = String(cString: current)
+        var values: [[UInt8]] = []
+        if let list = ldap_get_values_len(ld, message, current) {
+            var index = 0
+            while let value = list[index] {
+                values.append(bytes(of: value.pointee))
+                index += 1
+            }
+            ldap_value_free_len(list)
+        }
+        ldap_memfree(current)
+        attributes.append(Attribute(AttributeDescription(description) ?? AttributeDescription(type: description), values: values))
+        name = ldap_next_attribute(ld, message, ber)
+    }
+    if let ber { ber_free(ber, 0) }
+    return Entry(dn: dn, attributes: attributes)
+}
+
+// realSearchControlValue ::= SEQUENCE { size INTEGER (0..maxInt), cookie OCTET STRING }  (RFC 2696)
+private func pagedValue(_ size: Int32, _ cookie: [UInt8]) -> [UInt8] {
+    BER.sequence([BER.integer(Int(size)), BER.octetString(cookie)])
+}
+
+private func pagedCookie(_ value: [UInt8]) throws -> [UInt8] {
+    let outer = try BER.elements(value)
+    guard outer.count == 1, outer[0].tag == 0x30 else { return [] }
+    let fields = try BER.elements(outer[0].contents)
+    guard fields.count == 2, fields[1].tag == 0x04 else { return [] }
+    return fields[1].contents
+}

@@ -1,0 +1,51 @@
+/// An attribute description (RFC 4512 §2.5): a type and options, `cn;lang-en`, `userCertificate;binary`.
+public struct AttributeDescription: Hashable, Sendable {
+    /// A descriptor (`cn`) or a numeric OID (`2.5.4.3`).
+    public var type: String
+    public var options: [String]
+
+    public init(type: String, options: [String] = []) {
+        self.type = type
+        self.options = options
+    }
+
+    /// Parses `attributedescription = attributetype options` with
+    /// `options = *( SEMI option )`, `option = 1*keychar`; nil when it does not match.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        guard let type = parts.first, Self.isValidType(type) else { return nil }
+        let options = Array(parts.dropFirst())
+        guard options.allSatisfy(Self.isValidOption) else { return nil }
+        self.init(type: type, options: options)
+    }
+
+    // attributetype = oid = descr / numericoid ; descr = ALPHA *( ALPHA / DIGIT / HYPHEN )
+    public static func isValidType(_ text: String) -> Bool {
+        guard let first = text.utf8.first else { return false }
+        if isAlpha(first) {
+            return text.utf8.allSatisfy { isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }
+        }
+        return OID.isValid(text)
+    }
+
+    static func isValidOption(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// Lower-cased type and sorted, lower-cased options: equal for descriptions that name the same thing.
+    public var normalized: String {
+        ([type.lowercased()] + options.map { $0.lowercased() }.sorted()).joined(separator: ";")
+    }
+
+    public func matches(_ other: AttributeDescription) -> Bool { normalized == other.normalized }
+}
+
+extension AttributeDescription: CustomStringConvertible {
+    public var description: String { ([type] + options).joined(separator: ";") }
+}
+
+extension AttributeDescription: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) {
+        self = AttributeDescription(value) ?? AttributeDescription(type: value)
+    }
+}
