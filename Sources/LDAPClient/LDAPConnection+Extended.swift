@@ -31,7 +31,9 @@ extension LDAPConnection {
     }
 
     /// Sends an extended request (RFC 4511 §4.12). Throws unless the server answered success.
-    public func extendedOperation(_ oid: String, value: [UInt8]? = nil, controls: [Control] = []) async throws(LDAPError) -> ExtendedResult {
+    public func extendedOperation(
+        _ oid: String, value: [UInt8]? = nil, controls: [Control] = [], throwOnFailure: Bool = true
+    ) async throws(LDAPError) -> ExtendedResult {
         let timeout = self.timeout
         return try await run { ld throws(LDAPError) in
             let operation = "extended operation \(oid)"
@@ -55,7 +57,7 @@ extension LDAPConnection {
             }
             let result = try parseResult(ld, message, operation: operation)
             let answer = ExtendedResult(result: result, responseName: responseName, responseValue: responseValue)
-            guard result.code == .success else { throw result.error(operation) }
+            guard result.code == .success || !throwOnFailure else { throw result.error(operation) }
             return answer
         }
     }
@@ -73,11 +75,9 @@ extension LDAPConnection {
 
     /// Starts a transaction (RFC 5805 Start Transaction request).
     public func beginTransaction() async throws(LDAPError) -> LDAPTransaction {
+        // slapd answers with an empty identifier: it allows one transaction per connection.
         let answer = try await extendedOperation(ExtendedOIDs.startTransaction)
-        guard let identifier = answer.responseValue, !identifier.isEmpty else {
-            throw LDAPError(code: .protocolError, diagnosticMessage: "the server returned no transaction identifier", operation: "start transaction")
-        }
-        return LDAPTransaction(identifier: identifier)
+        return LDAPTransaction(identifier: answer.responseValue ?? [])
     }
 
     /// Applies every operation sent under the transaction, or none of them. When one fails the error
@@ -97,12 +97,15 @@ extension LDAPConnection {
         var fields: [[UInt8]] = []
         if !commit { fields.append(BER.boolean(false)) }
         fields.append(BER.octetString(transaction.identifier))
-        do {
-            _ = try await extendedOperation(ExtendedOIDs.endTransaction, value: BER.sequence(fields))
-        } catch {
-            var failure = error
-            failure.operation = commit ? "commit transaction" : "abort transaction"
-            throw failure
+        let operation = commit ? "commit transaction" : "abort transaction"
+        let answer = try await extendedOperation(ExtendedOIDs.endTransaction, value: BER.sequence(fields), throwOnFailure: false)
+        guard answer.result.code != .success else { return }
+        var error = answer.result.error(operation)
+        if let value = answer.responseValue, let outer = try? BER.elements(value), outer.first?.tag == 0x30,
+            let id = (try? BER.elements(outer[0].contents))?.first(where: { $0.tag == 0x02 })
+        {
+            error.failedMessageID = Int32(truncatingIfNeeded: id.contents.reduce(0) { $0 << 8 | Int($1) })
         }
+        throw error
     }
 }

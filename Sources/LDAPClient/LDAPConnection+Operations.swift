@@ -120,7 +120,9 @@ func submit(_ ld: OpaquePointer, _ record: ChangeRecord, controls: [Control]) th
 func awaitResult(_ ld: OpaquePointer, msgid: Int32, timeout: timeval, operation: String) throws(LDAPError) -> (msgid: Int32, result: LDAPResult) {
     let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, operation: operation)
     let id = ldap_msgid(message)
-    return (id, try parseResult(ld, message, operation: operation))
+    var result = try parseResult(ld, message, operation: operation)
+    result.messageID = id
+    return (id, result)
 }
 
 /// Waits for the complete answer to `msgid`; the caller owns (and must free) the message.

@@ -75,12 +75,15 @@ public struct LDAPError: Error, Sendable, Hashable {
     public var matchedDN: String
     /// What was being done: "connect ldap://…", "add cn=x,dc=example,dc=com", …
     public var operation: String
+    /// For a transaction that failed to commit: the message id of the operation that failed (RFC 5805 §2.3).
+    public var failedMessageID: Int32?
 
-    public init(code: ResultCode, diagnosticMessage: String = "", matchedDN: String = "", operation: String) {
+    public init(code: ResultCode, diagnosticMessage: String = "", matchedDN: String = "", operation: String, failedMessageID: Int32? = nil) {
         self.code = code
         self.diagnosticMessage = diagnosticMessage
         self.matchedDN = matchedDN
         self.operation = operation
+        self.failedMessageID = failedMessageID
     }
 
     /// True when the server was unreachable or unavailable (retry later), false when it refused the request.

@@ -8,6 +8,8 @@ public struct LDAPResult: Sendable, Hashable {
     public var referrals: [String]
     /// Response controls (pre-read, post-read, paged results, …).
     public var controls: [Control]
+    /// The message id of the request this answers.
+    public var messageID: Int32 = 0
 
     public init(code: ResultCode, diagnosticMessage: String = "", matchedDN: String = "", referrals: [String] = [], controls: [Control] = []) {
         self.code = code
@@ -27,7 +29,7 @@ public struct LDAPResult: Sendable, Hashable {
         try controls.first { $0.oid == Control.OIDs.postRead }?.value.map { try BER.searchResultEntry($0) }
     }
 
-    func error(_ operation: String) -> LDAPError {
+    public func error(_ operation: String) -> LDAPError {
         LDAPError(code: code, diagnosticMessage: diagnosticMessage, matchedDN: matchedDN, operation: operation)
     }
 }

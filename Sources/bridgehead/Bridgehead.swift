@@ -1,0 +1,69 @@
+import ArgumentParser
+import Logging
+
+@main
+struct Bridgehead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bridgehead",
+        abstract: "Keeps an OpenLDAP directory in step with sites whose changes arrive by mail.",
+        discussion: """
+            Exit codes follow sysexits(3): 0 ok, 64 usage, 65 bad input, 69 LDAP or mail server \
+            unavailable, 75 another run holds the lock, 78 configuration error.
+            """,
+        subcommands: [LDIFCommand.self, ApplyCommand.self]
+    )
+}
+
+/// sysexits(3) codes, the contract with cron and scripts.
+enum Exit {
+    static let usage = ExitCode(64)
+    static let dataError = ExitCode(65)
+    static let unavailable = ExitCode(69)
+    static let tempFail = ExitCode(75)
+    static let configuration = ExitCode(78)
+}
+
+/// Options every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log what is being done (repeat for debug detail).")
+    var verbose: Int
+
+    func bootstrapLogging() {
+        let level: Logger.Level = verbose >= 2 ? .debug : verbose == 1 ? .info : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Diagnostics go to standard error.
+func printError(_ message: String) {
+    var stderr = StandardError()
+    print("bridgehead: \(message)", to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleOutput.write(string, to: 2)
+    }
+}
+
+/// Writes bytes to a file descriptor, all of them.
+enum FileHandleOutput {
+    static func write(_ string: String, to descriptor: Int32) {
+        write(Array(string.utf8), to: descriptor)
+    }
+
+    static func write(_ bytes: [UInt8], to descriptor: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = systemWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
