@@ -57,16 +57,16 @@ let package = Package(
             swiftSettings: strict
         ),
         // Starts throwaway servers (scripts/slapd-sandbox) for the tests.
-        .target(name: "TestSupport", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["LDAPModel", "LDIF"], swiftSettings: strict),
         .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
         .testTarget(
             name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],
-            resources: [.copy("Fixtures")], swiftSettings: strict
+            swiftSettings: strict
         ),
         .testTarget(
             name: "LDAPClientTests",
             dependencies: ["LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
-            resources: [.copy("Fixtures")], swiftSettings: strict
+            swiftSettings: strict
         ),
         .testTarget(
             name: "ReplicationTests",

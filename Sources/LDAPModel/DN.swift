@@ -213,7 +213,15 @@ private struct DNParser {
         skipSpaces()
         let start = index
         guard let first = current else { throw fail("expected an attribute type") }
-        if isAlpha(first) {
+        let oidPrefix = bytes.count >= index + 5 && bytes[index..<(index + 4)].map { $0 | 0x20 } == Array("oid.".utf8) && isDigit(bytes[index + 4])
+        if oidPrefix {
+            // "OID." before a numeric OID (RFC 2253 readers accept it); the OID is the type
+            index += 4
+            let oidStart = index
+            while let byte = current, isDigit(byte) || byte == UInt8(ascii: ".") { index += 1 }
+            let oid = String(decoding: bytes[oidStart..<index], as: UTF8.self)
+            guard OID.isValid(oid) else { throw fail("'\(oid)' is not a valid OID", at: oidStart) }
+        } else if isAlpha(first) {
             // descr = keystring = leadkeychar *keychar
             while let byte = current, isAlpha(byte) || isDigit(byte) || byte == UInt8(ascii: "-") { index += 1 }
         } else if isDigit(first) {
@@ -228,7 +236,8 @@ private struct DNParser {
         if type.count > 4, type.lowercased().hasPrefix("oid.") { type.removeFirst(4) }
         skipSpaces()
         guard current == UInt8(ascii: "=") else {
-            throw fail(current == nil ? "attribute type '\(type)' has no '=value'" : "expected '=' after '\(type)'")
+            if current == nil { throw fail("attribute type '\(type)' has no '=value'", at: start) }
+            throw fail("expected '=' after '\(type)'")
         }
         index += 1
         skipSpaces()

@@ -31,6 +31,11 @@ public enum Base64 {
     /// Strict decoding: only the alphabet, `=` padding at the end, length a multiple of four.
     public static func decode(_ text: some Collection<UInt8>) throws(DecodingError) -> [UInt8] {
         let input = Array(text)
+        if let bad = input.firstIndex(where: { table[Int($0)] < 0 && $0 != UInt8(ascii: "=") }) {
+            let byte = input[bad]
+            let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
+            throw DecodingError(offset: bad, reason: "\(shown) is not a base64 character")
+        }
         guard input.count % 4 == 0 else {
             throw DecodingError(offset: input.count, reason: "base64 length \(input.count) is not a multiple of 4")
         }

@@ -129,6 +129,7 @@ extension LDIFReader {
             }
             index += 1
             var values: [[UInt8]] = []
+            let firstValue = index
             while index < body.count, !body[index].isSeparator {
                 let line = body[index]
                 let (valueName, value) = try attributeValue(line)
@@ -141,8 +142,10 @@ extension LDIFReader {
             switch operation {
             case .add where values.isEmpty:
                 throw opLine.error(at: 0, "'add: \(attribute)' needs at least one value")
-            case .increment where values.count != 1:
-                throw opLine.error(at: 0, "'increment: \(attribute)' needs exactly one value, found \(values.count)")
+            case .increment where values.isEmpty:
+                throw opLine.error(at: opLine.bytes.count, "'increment: \(attribute)' needs exactly one value, found none")
+            case .increment where values.count > 1:
+                throw body[firstValue + 1].error(at: 0, "'increment: \(attribute)' takes exactly one value; this is a second one")
             default: break
             }
             result.append(Modification(operation, attribute, values: values))

@@ -77,9 +77,11 @@ public final class LDIFReader {
         let kind: Kind
         if case .content = record { kind = .content } else { kind = .change }
         if let fileKind, fileKind != kind {
-            throw LDIFError(
-                line: recordLine, column: 1,
-                reason: kind == .change
+            // Point at the line that decided the record's kind: its changetype: line, or its first attribute.
+            let deciding = lines.dropFirst().first { !$0.hasName("control") } ?? lines[0]
+            throw deciding.error(
+                at: 0,
+                kind == .change
                     ? "a change record follows content records; RFC 2849 does not allow mixing them in one file"
                     : "a content record (no changetype:) follows change records; RFC 2849 does not allow mixing them in one file")
         }
@@ -99,6 +101,11 @@ public final class LDIFReader {
             if let newline = buffer[(start + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = newline
                 if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                if end - start > options.limits.maxLineLength {
+                    throw LDIFError(
+                        line: lineNumber + 1, column: options.limits.maxLineLength + 1,
+                        reason: "line is longer than the limit of \(options.limits.maxLineLength) bytes")
+                }
                 let line = Array(buffer[start..<end])
                 start = newline + 1
                 scanned = 0
@@ -238,13 +245,13 @@ extension LDIFReader {
         let bytes = line.bytes
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
             if let bad = bytes.firstIndex(where: { !isNameByte($0) }) {
-                throw line.error(at: bad, "'\(shown(bytes[bad]))' is not allowed in an attribute name (is a ':' missing?)")
+                throw line.error(at: bad, "\(described(bytes[bad])) is not allowed in an attribute name (is a ':' missing?)")
             }
             throw line.error(at: bytes.count, "missing ':' after '\(String(decoding: bytes, as: UTF8.self))'")
         }
         if colon == 0 { throw line.error(at: 0, "line starts with ':' instead of an attribute name") }
         if let bad = bytes[..<colon].firstIndex(where: { !isNameByte($0) }) {
-            throw line.error(at: bad, "'\(shown(bytes[bad]))' is not allowed in an attribute name")
+            throw line.error(at: bad, "\(described(bytes[bad])) is not allowed in an attribute name")
         }
         let name = String(decoding: bytes[..<colon], as: UTF8.self)
         return (name, try valueSpec(line, colon: colon))
@@ -334,6 +341,11 @@ func isNameByte(_ byte: UInt8) -> Bool {
         true
     default: false
     }
+}
+
+/// "a space", "'_'", "byte 0xC3": a byte named for a message.
+func described(_ byte: UInt8) -> String {
+    byte == UInt8(ascii: " ") ? "a space" : (0x21...0x7E).contains(byte) ? "'\(shown(byte))'" : "byte 0x" + String(byte, radix: 16, uppercase: true)
 }
 
 func shown(_ byte: UInt8) -> String {
