@@ -61,12 +61,12 @@ let package = Package(
         .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
         .testTarget(
             name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],
-            swiftSettings: strict
+            exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(
             name: "LDAPClientTests",
             dependencies: ["LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
-            swiftSettings: strict
+            exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(
             name: "ReplicationTests",
