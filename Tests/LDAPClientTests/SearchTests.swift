@@ -1,0 +1,100 @@
+import LDAPClient
+import LDAPModel
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct SearchTests {
+    @Test func rootDSEAndSubschema() async throws {
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        let root = try await connection.rootDSE()
+        #expect(root.strings("namingContexts") == ["dc=example,dc=com"])
+        #expect(root.strings("supportedControl").contains(Control.OIDs.assertion))
+        #expect(try await connection.supportsTransactions())
+        let schema = try await connection.subschema()
+        #expect(schema.attributeTypes.count > 100)
+        for attribute in ["member", "manager", "seeAlso", "owner", "uniqueMember", "secretary"] {
+            #expect(schema.holdsDistinguishedNames(attribute), "\(attribute) holds DNs")
+        }
+        for attribute in ["cn", "mail", "jpegPhoto", "uidNumber"] {
+            #expect(!schema.holdsDistinguishedNames(attribute), "\(attribute) does not hold DNs")
+        }
+        #expect(schema.isOperational("modifyTimestamp") && schema.isOperational("entryUUID"))
+        #expect(!schema.isOperational("description"))
+        #expect(schema.objectClass("bridgeheadReplicaState")?.must.contains("bridgeheadSequence") == true, "the project's schema is loaded")
+        #expect(schema.attributeType("bridgeheadSequence")?.isSingleValued == true)
+    }
+
+    @Test func pagedSearchReturnsEveryEntry() async throws {
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        let people = slapd.base.child(RDN("ou", "people"))
+        try await connection.apply(.add(organizationalUnit(people, "people")))
+        let records = (1...1200).map { ChangeRecord.add(person(people.child(RDN("cn", "user\($0)")), cn: "user\($0)", sn: "S")) }
+        let results = try await connection.pipeline(records)
+        #expect(results.allSatisfy { $0.code == .success })
+
+        let paged = try await connection.search(SearchRequest(base: people, scope: .oneLevel, attributes: ["cn"], pageSize: 100))
+        #expect(paged.count == 1200)
+        #expect(Set(paged.map(\.dn.normalized)).count == 1200)
+        let unpaged = try await connection.search(base: people, scope: .oneLevel, attributes: ["1.1"])
+        #expect(unpaged.count == 1200)
+
+        do {
+            _ = try await connection.search(SearchRequest(base: people, scope: .oneLevel, sizeLimit: 10))
+            Issue.record("a size limit of 10 was not enforced")
+        } catch {
+            #expect(error.code == .sizeLimitExceeded)
+        }
+    }
+
+    @Test func scopesAndAttributeLists() async throws {
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        let people = slapd.base.child(RDN("ou", "people"))
+        try await connection.apply(.add(organizationalUnit(people, "people")))
+        try await connection.apply(.add(person(people.child(RDN("cn", "a")), cn: "a", sn: "A", extra: [Attribute("mail", strings: ["a@example.com"])])))
+        try await connection.apply(.add(person(people.child(RDN("cn", "b")), cn: "b", sn: "B")))
+
+        #expect(try await connection.search(base: people, scope: .base).count == 1)
+        #expect(try await connection.search(base: people, scope: .oneLevel).count == 2)
+        #expect(try await connection.search(base: people, scope: .subtree).count == 3)
+        #expect(try await connection.search(base: people, scope: .children).count == 2)
+        let onlyMail = try await connection.search(base: people, scope: .oneLevel, filter: .present("mail"), attributes: ["mail"])
+        #expect(onlyMail.count == 1)
+        #expect(onlyMail.first?.attributes.map(\.description.type) == ["mail"])
+        let operational = try await connection.read(people.child(RDN("cn", "a")), attributes: ["+"])
+        #expect(operational?.values("entryUUID").count == 1)
+        #expect(try await connection.read(people.child(RDN("cn", "missing"))) == nil)
+        await #expect(throws: LDAPError.self) { try await connection.search(base: dn("ou=nowhere,dc=example,dc=com")) }
+    }
+
+    @Test func filterValuesCannotInject() async throws {
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        try await connection.apply(.add(person(slapd.base.child(RDN("cn", "x")), cn: "x", sn: "X")))
+        for hostile in ["*)(cn=*", "*", "x)(|(cn=*", "\\", "x\u{0}"] {
+            let found = try await connection.search(base: slapd.base, filter: .equality("cn", hostile))
+            #expect(found.isEmpty, "'\(hostile)' must match literally, and nothing has that value")
+        }
+        #expect(try await connection.search(base: slapd.base, filter: .equality("cn", "x")).count == 1)
+    }
+
+    @Test func binaryAndUTF8AndEscapedDNs() async throws {
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        var photo: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00]
+        for byte in 0...255 { photo.append(UInt8(byte)) }
+        photo += [0x00, 0x00, 0xFF, 0xD9]
+        let names = ["Doe, John", "Jürgen Müller", "小笠原 ロドニー", "a+b", "#hash", "trailing ", " leading", "semi;colon", "quo\"te", "back\\slash"]
+        for name in names {
+            let entryDN = slapd.base.child(RDN("cn", name))
+            try await connection.apply(.add(person(entryDN, cn: name, sn: "S", extra: [Attribute("jpegPhoto", values: [photo])])))
+            let read = try #require(try await connection.read(entryDN, attributes: ["cn", "jpegPhoto"]))
+            #expect(read.dn.matches(entryDN), "\(name): \(read.dn)")
+            #expect(read.values("cn") == [Array(name.utf8)])
+            #expect(read.values("jpegPhoto") == [photo], "binary value comes back byte for byte")
+        }
+        #expect(try await connection.search(base: slapd.base, scope: .oneLevel, filter: .present("jpegPhoto")).count == names.count)
+    }
+}
