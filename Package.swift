@@ -73,5 +73,10 @@ let package = Package(
             dependencies: ["Replication", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "BridgeheadCLITests",
+            dependencies: ["bridgehead", "LDIF", "TestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -3,7 +3,7 @@ import LDAPModel
 import LDIF
 import Logging
 
-/// Applies a stream of LDIF records to a directory: in RFC 5805 transactions of `batchSize` pipelined
+/// Applies a stream of LDIF records to a directory: in RFC 5805 transactions of up to `batchSize`
 /// operations when the server offers them (one disk sync per batch), otherwise one operation at a time.
 public struct ChangeApplier: Sendable {
     public struct Options: Sendable, Hashable {
@@ -53,26 +53,39 @@ public struct ChangeApplier: Sendable {
         if let forced = options.useTransactions { transactions = forced } else { transactions = try await connection.supportsTransactions() }
         var summary = Summary()
         var batch: [Item] = []
-        var finished = false
-        while !finished {
-            let record = try reader.next()
-            if let record {
-                summary.read += 1
-                let change: ChangeRecord
-                switch record {
-                case .content(let entry): change = .add(entry)
-                case .change(let record): change = record
-                }
-                batch.append(Item(record: change, number: summary.read, line: reader.recordLine))
-            } else {
-                finished = true
+        while true {
+            let next = try reader.next()
+            var change: ChangeRecord?
+            switch next {
+            case .content(let entry): change = .add(entry)
+            case .change(let record): change = record
+            case nil: change = nil
             }
-            guard batch.count >= max(options.batchSize, 1) || (finished && !batch.isEmpty) else { continue }
-            let ok = transactions ? try await applyTransaction(batch, &summary) : try await applyEach(batch, &summary)
-            batch.removeAll(keepingCapacity: true)
-            if !ok { break }
+            // slapd 2.5 mishandles deletes and moves inside transactions (docs/slapd-transactions.md):
+            // they go alone, outside any transaction, in their place in the sequence.
+            let alone = transactions && change.map(\.isUnsafeInTransaction) == true
+            if !batch.isEmpty, change == nil || alone {
+                guard try await flush(&batch, &summary, transactions) else { break }
+            }
+            guard let change else { break }
+            summary.read += 1
+            let item = Item(record: change, number: summary.read, line: reader.recordLine)
+            if alone {
+                guard try await applyEach([item], &summary) else { break }
+                continue
+            }
+            batch.append(item)
+            if batch.count >= max(options.batchSize, 1) {
+                guard try await flush(&batch, &summary, transactions) else { break }
+            }
         }
         return summary
+    }
+
+    /// Applies and empties the batch; false when a record was refused and the run must stop.
+    private func flush(_ batch: inout [Item], _ summary: inout Summary, _ transactions: Bool) async throws -> Bool {
+        defer { batch.removeAll(keepingCapacity: true) }
+        return transactions ? try await applyTransaction(batch, &summary) : try await applyEach(batch, &summary)
     }
 
     struct Item: Sendable {
@@ -83,7 +96,9 @@ public struct ChangeApplier: Sendable {
 
     private func applyTransaction(_ batch: [Item], _ summary: inout Summary) async throws -> Bool {
         let transaction = try await connection.beginTransaction()
-        let results = try await connection.pipeline(batch.map(\.record), controls: [transaction.control])
+        // One request at a time: slapd queues transaction operations in the order its worker threads
+        // take them, which for pipelined requests is not always the order they were sent.
+        let results = try await connection.pipeline(batch.map(\.record), controls: [transaction.control], window: 1)
         if let refused = results.firstIndex(where: { $0.code != .success }) {
             try await connection.abort(transaction)
             let item = batch[refused]
@@ -133,5 +148,16 @@ public struct ChangeApplier: Sendable {
             }
         }
         return true
+    }
+}
+
+extension ChangeRecord {
+    /// Deletes and moves to a new parent: slapd 2.5 fails or hangs on them inside a transaction.
+    var isUnsafeInTransaction: Bool {
+        switch change {
+        case .delete: true
+        case .modifyDN(_, _, let newSuperior): newSuperior != nil
+        default: false
+        }
     }
 }

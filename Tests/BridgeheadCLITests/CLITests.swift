@@ -1,0 +1,75 @@
+import Foundation
+import LDIF
+import TestSupport
+import Testing
+
+/// The built `bridgehead` executable, run as a user would run it.
+@Suite(.serialized) struct CLITests {
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bridgehead").path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+
+    private func run(_ arguments: [String], input: [UInt8]? = nil) throws -> Command.Output {
+        try Command.run(Self.binary, arguments, input: input)
+    }
+
+    private func path(_ relative: String) -> String { Self.root.appendingPathComponent(relative).path }
+
+    @Test func ldifCheckIsSilentOnValidInput() throws {
+        let output = try run(["ldif", "--check", path("examples/directory.ldif"), path("examples/changes.ldif")])
+        #expect(output.status == 0)
+        #expect(output.stdout.isEmpty && output.stderr.isEmpty)
+    }
+
+    @Test func ldifErrorsGiveFileLineColumnAndExit65() throws {
+        let file = path("Tests/LDIFTests/Fixtures/malformed/30-modrdn-deleteoldrdn-2.ldif")
+        let output = try run(["ldif", "--check", file])
+        #expect(output.status == 65)
+        #expect(output.stderr.contains("\(file):5:15: deleteoldrdn must be 0 or 1"), "\(output.stderr)")
+    }
+
+    @Test func canonicalOutputReadsBackTheSame() throws {
+        let corpus = path("Tests/LDAPClientTests/Fixtures/oracle-corpus.ldif")
+        let output = try run(["ldif", corpus])
+        #expect(output.status == 0)
+        let original = try LDIFReader.records(in: [UInt8](try Data(contentsOf: URL(fileURLWithPath: corpus))))
+        #expect(try LDIFReader.records(in: output.stdoutBytes) == original)
+        #expect(output.stdout.split(separator: "\n").allSatisfy { $0.utf8.count <= 76 })
+        let piped = try run(["ldif", "-"], input: output.stdoutBytes)
+        #expect(piped.stdout == output.stdout, "canonical form is a fixed point")
+    }
+
+    @Test func usageErrorsExit64() throws {
+        #expect(try run(["ldif"]).status == 64)
+        #expect(try run(["frobnicate"]).status == 64)
+        let help = try run(["help", "ldif"])
+        #expect(help.status == 0 && help.stdout.contains("FILE:LINE:COLUMN"))
+    }
+
+    @Test func applyExitCodes() throws {
+        let slapd = try Slapd()
+        // The configuration lives apart from the server's directory, which stop() removes.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(slapd.rootPassword.utf8).write(to: folder.appendingPathComponent("ldap.secret"))
+        let config = folder.appendingPathComponent("bridgehead.toml").path
+        try Data("[ldap]\nuri = \"\(slapd.uri)\"\nbind_dn = \"\(slapd.rootDN)\"\npassword_file = \"ldap.secret\"\n".utf8).write(to: URL(fileURLWithPath: config))
+
+        let applied = try run(["apply", "--config", config, path("examples/directory.ldif")])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stdout.isEmpty && applied.stderr.isEmpty, "silent on success")
+        #expect(try slapd.dump().contains("dn: cn=directory admins,ou=groups,dc=example,dc=com"))
+
+        let again = try run(["apply", "--config", config, path("examples/directory.ldif")])
+        #expect(again.status == 65)
+        #expect(again.stderr.contains("entryAlreadyExists (68)"))
+
+        let noConfig = try run(["apply", "--config", "/nonexistent/bridgehead.toml", path("examples/directory.ldif")])
+        #expect(noConfig.status == 78)
+        #expect(noConfig.stderr.contains("/nonexistent/bridgehead.toml"))
+
+        slapd.stop()
+        let down = try run(["apply", "--config", config, path("examples/changes.ldif")])
+        #expect(down.status == 69, "\(down.stderr)")
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Replication
+import Testing
+
+struct ConfigurationTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../examples").standardizedFileURL
+
+    @Test func readsTheExample() throws {
+        let configuration = try Configuration.load(path: Self.examples.appendingPathComponent("bridgehead.toml").path)
+        #expect(configuration.ldap.uri == "ldap://127.0.0.1:389")
+        #expect(configuration.ldap.bindDN == "cn=admin,dc=example,dc=com")
+        #expect(configuration.ldap.passwordFile == "/etc/bridgehead/ldap.secret")
+        #expect(configuration.ldap.stateDN == "ou=bridgehead,dc=example,dc=com")
+        #expect(configuration.ldap.verifyCertificate, "verification is on unless turned off")
+        #expect(configuration.connectionOptions.operationTimeout == 120)
+    }
+
+    @Test func relativePathsAreTakenFromTheFile() throws {
+        let configuration = try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\nbind_dn = \"cn=x\"\npassword_file = \"secret\"\n", path: "/etc/bridgehead/b.toml")
+        #expect(configuration.ldap.passwordFile == "/etc/bridgehead/secret")
+    }
+
+    @Test(arguments: [
+        ("", nil as String?, "missing [ldap]"),
+        ("[ldap]\nbind_dn = \"cn=x\"\n", "ldap.uri", "missing"),
+        ("[ldap]\nuri = \"http://x\"\n", "ldap.uri", "must start with"),
+        ("[ldap]\nuri = \"ldap://x\"\ntimeout = \"soon\"\n", "ldap.timeout", "a number"),
+        ("[ldap]\nuri = \"ldap://x\"\nstart_tls = \"yes\"\n", "ldap.start_tls", "true or false"),
+        ("[ldap]\nuri = \"ldaps://x\"\nstart_tls = true\n", "ldap.start_tls", "only applies"),
+        ("[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\n", "ldap.password_file", "no password"),
+        ("[ldap]\nuri = ", nil, "line 2"),
+        ("ldap = 3\n", "ldap", "a table"),
+    ])
+    func errorsNameTheKey(_ text: String, _ key: String?, _ fragment: String) {
+        do {
+            _ = try Configuration.parse(text, path: "/etc/bridgehead/b.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.key == key)
+            #expect(error.description.contains(fragment), "\(error)")
+            #expect(error.description.hasPrefix("/etc/bridgehead/b.toml: "))
+        }
+    }
+
+    @Test func credentialsComeFromTheFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
+        try Data("s3cret\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let configuration = try Configuration.parse("[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"\(file.path)\"\n", path: "/b.toml")
+        #expect(try configuration.credentials() == .simple(dn: "cn=x", password: Array("s3cret".utf8)), "the final newline is not part of the password")
+        let external = try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\nsasl_mechanism = \"EXTERNAL\"\n", path: "/b.toml")
+        #expect(try external.credentials() == .sasl(mechanism: "EXTERNAL"))
+        let missing = try Configuration.parse("[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"/nonexistent/secret\"\n", path: "/b.toml")
+        #expect(throws: ConfigurationError.self) { try missing.credentials() }
+    }
+}
