@@ -2,7 +2,7 @@ import CLDAP
 import LDAPModel
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Owns the C memory built for one libldap call (strings, bervals, controls, mods) and frees all of it
@@ -78,9 +78,10 @@ final class CArena {
 
     /// LDAPMod entries, always with LDAP_MOD_BVALUES so values stay binary-safe.
     func modifications(_ modifications: [Modification]) -> UnsafeMutablePointer<UnsafeMutablePointer<LDAPMod>?> {
-        nullTerminated(modifications.map { modification in
-            modify(operation: modification.operation.cValue, type: modification.attribute.description, values: modification.values)
-        })
+        nullTerminated(
+            modifications.map { modification in
+                modify(operation: modification.operation.cValue, type: modification.attribute.description, values: modification.values)
+            })
     }
 
     func attributes(_ attributes: [Attribute]) -> UnsafeMutablePointer<UnsafeMutablePointer<LDAPMod>?> {

@@ -2,7 +2,7 @@ import CLDAP
 import LDAPModel
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An RFC 5805 transaction: operations sent with its `control` are held by the server until

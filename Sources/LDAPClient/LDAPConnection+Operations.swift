@@ -2,7 +2,7 @@ import CLDAP
 import LDAPModel
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension LDAPConnection {
@@ -38,10 +38,13 @@ extension LDAPConnection {
     }
 
     @discardableResult
-    public func modifyDN(_ dn: DN, newRDN: RDN, deleteOldRDN: Bool, newSuperior: DN? = nil, controls: [Control] = [])
+    public func modifyDN(
+        _ dn: DN, newRDN: RDN, deleteOldRDN: Bool, newSuperior: DN? = nil, controls: [Control] = []
+    )
         async throws(LDAPError) -> LDAPResult
     {
-        try await apply(ChangeRecord(dn: dn, change: .modifyDN(newRDN: newRDN, deleteOldRDN: deleteOldRDN, newSuperior: newSuperior)), controls: controls)
+        try await apply(
+            ChangeRecord(dn: dn, change: .modifyDN(newRDN: newRDN, deleteOldRDN: deleteOldRDN, newSuperior: newSuperior)), controls: controls)
     }
 
     /// Compares one value of an entry (RFC 4511 §4.10): true for compareTrue, false for compareFalse.

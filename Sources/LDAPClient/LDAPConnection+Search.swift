@@ -2,7 +2,7 @@ import CLDAP
 import LDAPModel
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A search (RFC 4511 §4.5.1).
@@ -67,7 +67,7 @@ extension LDAPConnection {
     public func read(_ dn: DN, attributes: [String]? = nil) async throws(LDAPError) -> Entry? {
         do {
             return try await search(SearchRequest(base: dn, scope: .base, attributes: attributes)).first
-        } catch where error.code == .noSuchObject {
+        } catch  where error.code == .noSuchObject {
             return nil
         }
     }

@@ -4,7 +4,7 @@ import LDAPModel
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How to reach a server.
@@ -105,8 +105,10 @@ public final class LDAPConnection: @unchecked Sendable {
         guard options.startTLS || lower.hasPrefix("ldaps://") else { return }
         var require: Int32 = options.verifyCertificate ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER
         try setOption(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require, operation)
-        for (option, path) in [(LDAP_OPT_X_TLS_CACERTFILE, options.caFile), (LDAP_OPT_X_TLS_CERTFILE, options.certificateFile),
-                               (LDAP_OPT_X_TLS_KEYFILE, options.keyFile)] {
+        for (option, path) in [
+            (LDAP_OPT_X_TLS_CACERTFILE, options.caFile), (LDAP_OPT_X_TLS_CERTFILE, options.certificateFile),
+            (LDAP_OPT_X_TLS_KEYFILE, options.keyFile),
+        ] {
             guard let path else { continue }
             try checkOption(ld, path.withCString { ldap_set_option(ld, option, $0) }, operation)
         }
@@ -151,7 +153,8 @@ public final class LDAPConnection: @unchecked Sendable {
         let result: Result<T, LDAPError> = await withCheckedContinuation { continuation in
             queue.async {
                 guard self.isOpen else {
-                    continuation.resume(returning: .failure(LDAPError(code: .serverDown, diagnosticMessage: "connection is closed", operation: "use connection")))
+                    continuation.resume(
+                        returning: .failure(LDAPError(code: .serverDown, diagnosticMessage: "connection is closed", operation: "use connection")))
                     return
                 }
                 continuation.resume(returning: Result { () throws(LDAPError) -> T in try body(self.handle) })

@@ -7,9 +7,11 @@ extension LDIFReader {
         let first = lines[0]
         let (name, dnValue) = try attributeValue(first)
         guard name.lowercased() == "dn" else {
-            throw first.error(at: 0, name.lowercased() == "version"
-                ? "'version:' may only appear once, on the first line of the file"
-                : "a record must begin with 'dn:', found '\(name):'")
+            throw first.error(
+                at: 0,
+                name.lowercased() == "version"
+                    ? "'version:' may only appear once, on the first line of the file"
+                    : "a record must begin with 'dn:', found '\(name):'")
         }
         let dn = try distinguishedName(first, dnValue)
 
@@ -121,7 +123,8 @@ extension LDIFReader {
             if opLine.isSeparator { throw opLine.error(at: 0, "'-' with no modification before it") }
             let (name, target) = try attributeValue(opLine)
             guard let operation = Modification.Operation(rawValue: name.lowercased()) else {
-                throw opLine.error(at: 0, "'\(name):' is not a modify operation (expected add:, delete:, replace: or increment:; is a '-' line missing before it?)")
+                throw opLine.error(
+                    at: 0, "'\(name):' is not a modify operation (expected add:, delete:, replace: or increment:; is a '-' line missing before it?)")
             }
             let targetText = String(decoding: target.bytes, as: UTF8.self)
             guard let attribute = AttributeDescription(targetText) else {
@@ -134,7 +137,8 @@ extension LDIFReader {
                 let line = body[index]
                 let (valueName, value) = try attributeValue(line)
                 guard let valueAttribute = AttributeDescription(valueName), valueAttribute.matches(attribute) else {
-                    throw line.error(at: 0, "'\(valueName)' does not match '\(attribute)' of this '\(operation.rawValue):' (is a '-' line missing before it?)")
+                    throw line.error(
+                        at: 0, "'\(valueName)' does not match '\(attribute)' of this '\(operation.rawValue):' (is a '-' line missing before it?)")
                 }
                 values.append(value.bytes)
                 index += 1

@@ -295,7 +295,9 @@ extension LDIFReader {
             case UInt8(ascii: "\r"): throw line.error(at: offset + index, "carriage return inside a value; such values must be base64-encoded")
             case 0x80...:
                 guard options.allowUTF8Values else {
-                    throw line.error(at: offset + index, "non-ASCII byte 0x\(String(byte, radix: 16, uppercase: true)) in a plain value; RFC 2849 requires base64 (attr:: …) for it")
+                    throw line.error(
+                        at: offset + index,
+                        "non-ASCII byte 0x\(String(byte, radix: 16, uppercase: true)) in a plain value; RFC 2849 requires base64 (attr:: …) for it")
                 }
             default: continue
             }

@@ -92,7 +92,8 @@ public struct Configuration: Sendable {
     public func credentials() throws(ConfigurationError) -> LDAPCredentials {
         if let mechanism = ldap.saslMechanism {
             let password = try ldap.passwordFile.map { file throws(ConfigurationError) in String(decoding: try readSecret(file), as: UTF8.self) }
-            return .sasl(mechanism: mechanism, authenticationID: ldap.saslAuthenticationID, password: password, authorizationID: ldap.saslAuthorizationID)
+            return .sasl(
+                mechanism: mechanism, authenticationID: ldap.saslAuthenticationID, password: password, authorizationID: ldap.saslAuthorizationID)
         }
         guard let bindDN = ldap.bindDN else { return .anonymous }
         if let file = ldap.passwordFile { return .simple(dn: bindDN, password: try readSecret(file)) }

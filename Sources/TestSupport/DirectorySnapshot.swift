@@ -23,10 +23,11 @@ public struct DirectorySnapshot: Equatable, Sendable {
     /// From `ldapsearch -LLL` output.
     public init(ldif: String) throws {
         let records = try LDIFReader.records(in: Array(ldif.utf8), options: .init(allowUTF8Values: true))
-        self.init(entries: records.compactMap { record in
-            if case .content(let entry) = record { return entry }
-            return nil
-        })
+        self.init(
+            entries: records.compactMap { record in
+                if case .content(let entry) = record { return entry }
+                return nil
+            })
     }
 
     /// A readable account of what differs, for a failing expectation.

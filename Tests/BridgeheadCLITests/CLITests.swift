@@ -53,7 +53,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data(slapd.rootPassword.utf8).write(to: folder.appendingPathComponent("ldap.secret"))
         let config = folder.appendingPathComponent("bridgehead.toml").path
-        try Data("[ldap]\nuri = \"\(slapd.uri)\"\nbind_dn = \"\(slapd.rootDN)\"\npassword_file = \"ldap.secret\"\n".utf8).write(to: URL(fileURLWithPath: config))
+        try Data("[ldap]\nuri = \"\(slapd.uri)\"\nbind_dn = \"\(slapd.rootDN)\"\npassword_file = \"ldap.secret\"\n".utf8).write(
+            to: URL(fileURLWithPath: config))
 
         let applied = try run(["apply", "--config", config, path("examples/directory.ldif")])
         #expect(applied.status == 0, "\(applied.stderr)")

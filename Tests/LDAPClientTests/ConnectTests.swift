@@ -16,7 +16,8 @@ import Testing
     @Test func wrongPasswordIsARefusal() async throws {
         let slapd = try Slapd()
         do {
-            _ = try await LDAPConnection.connect(LDAPConnectionOptions(uri: slapd.uri), credentials: .simple(dn: slapd.rootDN, password: Array("wrong".utf8)))
+            _ = try await LDAPConnection.connect(
+                LDAPConnectionOptions(uri: slapd.uri), credentials: .simple(dn: slapd.rootDN, password: Array("wrong".utf8)))
             Issue.record("a wrong password was accepted")
         } catch {
             #expect(error.code == .invalidCredentials)
@@ -64,10 +65,12 @@ import Testing
 
         // Verification is on by default: a CA we do not trust is refused.
         let otherCA = slapd.directory.appendingPathComponent("other-ca.pem").path
-        let made = try Command.run("openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Some other CA",
-            "-keyout", slapd.directory.appendingPathComponent("other-ca.key").path, "-out", otherCA,
-        ])
+        let made = try Command.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Some other CA",
+                "-keyout", slapd.directory.appendingPathComponent("other-ca.key").path, "-out", otherCA,
+            ])
         #expect(made.status == 0, "\(made.stderr)")
         await #expect(throws: LDAPError.self) {
             try await LDAPConnection.connect(LDAPConnectionOptions(uri: ldaps, caFile: otherCA), credentials: .anonymous)

@@ -12,18 +12,23 @@ import Testing
         try await connection.apply(.add(organizationalUnit(people, "people")))
         try await connection.apply(.add(organizationalUnit(alumni, "alumni")))
         let jdoe = people.child(RDN("cn", "Doe, John"))
-        _ = try await connection.add(Entry(dn: jdoe, attributes: [
-            Attribute("objectClass", strings: ["inetOrgPerson", "posixAccount"]), Attribute("cn", strings: ["Doe, John"]),
-            Attribute("sn", strings: ["Doe"]), Attribute("uid", strings: ["jdoe"]), Attribute("uidNumber", strings: ["1000"]),
-            Attribute("gidNumber", strings: ["100"]), Attribute("homeDirectory", strings: ["/home/jdoe"]),
-            Attribute("mail", strings: ["jdoe@example.com", "john@example.com"]),
-        ]))
-        try await connection.modify(jdoe, [
-            Modification(.add, "description", strings: ["first", "second"]),
-            Modification(.delete, "mail", strings: ["john@example.com"]),
-            Modification(.replace, "sn", strings: ["Doe-Smith"]),
-            Modification(.increment, "uidNumber", strings: ["5"]),
-        ])
+        _ = try await connection.add(
+            Entry(
+                dn: jdoe,
+                attributes: [
+                    Attribute("objectClass", strings: ["inetOrgPerson", "posixAccount"]), Attribute("cn", strings: ["Doe, John"]),
+                    Attribute("sn", strings: ["Doe"]), Attribute("uid", strings: ["jdoe"]), Attribute("uidNumber", strings: ["1000"]),
+                    Attribute("gidNumber", strings: ["100"]), Attribute("homeDirectory", strings: ["/home/jdoe"]),
+                    Attribute("mail", strings: ["jdoe@example.com", "john@example.com"]),
+                ]))
+        try await connection.modify(
+            jdoe,
+            [
+                Modification(.add, "description", strings: ["first", "second"]),
+                Modification(.delete, "mail", strings: ["john@example.com"]),
+                Modification(.replace, "sn", strings: ["Doe-Smith"]),
+                Modification(.increment, "uidNumber", strings: ["5"]),
+            ])
         var entry = try #require(try await connection.read(jdoe))
         #expect(Set(entry.strings("description")) == ["first", "second"])
         #expect(entry.strings("mail") == ["jdoe@example.com"])
@@ -63,9 +68,12 @@ import Testing
             #expect(error.operation == "delete cn=ghost,ou=nowhere,dc=example,dc=com")
         }
         do {
-            _ = try await connection.add(Entry(dn: slapd.base.child(RDN("cn", "x")), attributes: [
-                Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: ["x"]),
-            ]))
+            _ = try await connection.add(
+                Entry(
+                    dn: slapd.base.child(RDN("cn", "x")),
+                    attributes: [
+                        Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: ["x"]),
+                    ]))
             Issue.record("an entry without sn was accepted")
         } catch {
             #expect(error.code == .objectClassViolation)
@@ -103,7 +111,8 @@ import Testing
         let entry = slapd.base.child(RDN("cn", "x"))
         #expect(try await connection.validate(.add(person(entry, cn: "x", sn: "X"))) == nil)
         #expect(try await connection.read(entry) == nil, "No-Op wrote nothing")
-        let invalid = try await connection.validate(.add(Entry(dn: entry, attributes: [Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: ["x"])])))
+        let invalid = try await connection.validate(
+            .add(Entry(dn: entry, attributes: [Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: ["x"])])))
         #expect(invalid?.code == .objectClassViolation)
         #expect(try await connection.read(entry) == nil)
     }
@@ -167,7 +176,9 @@ import Testing
         let connection = try await slapd.rootConnection()
         let people = slapd.base.child(RDN("ou", "people"))
         try await connection.apply(.add(organizationalUnit(people, "people")))
-        let records = (1...1000).map { ChangeRecord.add(person(people.child(RDN("uid", "u\($0)")), cn: "User \($0)", sn: "S", extra: [Attribute("uid", strings: ["u\($0)"])])) }
+        let records = (1...1000).map {
+            ChangeRecord.add(person(people.child(RDN("uid", "u\($0)")), cn: "User \($0)", sn: "S", extra: [Attribute("uid", strings: ["u\($0)"])]))
+        }
         let results = try await connection.pipeline(records, window: 128)
         #expect(results.count == 1000)
         #expect(results.allSatisfy { $0.code == .success })

@@ -53,7 +53,8 @@ import Testing
         let connection = try await slapd.rootConnection()
         let people = slapd.base.child(RDN("ou", "people"))
         try await connection.apply(.add(organizationalUnit(people, "people")))
-        try await connection.apply(.add(person(people.child(RDN("cn", "a")), cn: "a", sn: "A", extra: [Attribute("mail", strings: ["a@example.com"])])))
+        try await connection.apply(
+            .add(person(people.child(RDN("cn", "a")), cn: "a", sn: "A", extra: [Attribute("mail", strings: ["a@example.com"])])))
         try await connection.apply(.add(person(people.child(RDN("cn", "b")), cn: "b", sn: "B")))
 
         #expect(try await connection.search(base: people, scope: .base).count == 1)

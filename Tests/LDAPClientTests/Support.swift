@@ -21,9 +21,11 @@ extension Slapd {
 func dn(_ text: String) -> DN { DN(text)! }
 
 func person(_ dn: DN, cn: String, sn: String, extra: [Attribute] = []) -> Entry {
-    Entry(dn: dn, attributes: [
-        Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: [cn]), Attribute("sn", strings: [sn]),
-    ] + extra)
+    Entry(
+        dn: dn,
+        attributes: [
+            Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: [cn]), Attribute("sn", strings: [sn]),
+        ] + extra)
 }
 
 func organizationalUnit(_ dn: DN, _ name: String) -> Entry {

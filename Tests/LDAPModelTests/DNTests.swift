@@ -91,7 +91,8 @@ struct DNStressTests {
         let alphabet = Array("cn=ou,dc+;\\\"#<> =aZ09\u{00}é".unicodeScalars)
         var parsed = 0
         for _ in 0..<5000 {
-            let text = String(String.UnicodeScalarView((0..<Int.random(in: 0...30, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+            let text = String(
+                String.UnicodeScalarView((0..<Int.random(in: 0...30, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
             guard let dn = try? DN(parsing: text) else { continue }
             parsed += 1
             #expect(try DN(parsing: dn.description) == dn, "\(text.debugDescription) → \(dn)")

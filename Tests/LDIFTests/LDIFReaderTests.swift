@@ -120,7 +120,8 @@ struct LDIFReaderTests {
             while pending.count < maxCount, remaining > 0 {
                 number += 1
                 remaining -= 1
-                pending += Array("dn: uid=user\(number),ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: account\nuid: user\(number)\n\n".utf8)
+                pending += Array(
+                    "dn: uid=user\(number),ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: account\nuid: user\(number)\n\n".utf8)
             }
             let chunk = Array(pending.prefix(maxCount))
             pending.removeFirst(chunk.count)
@@ -167,11 +168,12 @@ struct LDIFReaderTests {
     @Test func controlWithValue() throws {
         let text = Array("dn: cn=x,dc=y\ncontrol: 1.2.3.4 false:: AAEC\ncontrol: 1.2.3.5: plain\ncontrol: 1.2.3.6\nchangetype: delete\n".utf8)
         guard case .change(let change) = try LDIFReader.records(in: text).first else { Issue.record("expected a change"); return }
-        #expect(change.controls == [
-            Control(oid: "1.2.3.4", isCritical: false, value: [0, 1, 2]),
-            Control(oid: "1.2.3.5", isCritical: false, value: Array("plain".utf8)),
-            Control(oid: "1.2.3.6"),
-        ])
+        #expect(
+            change.controls == [
+                Control(oid: "1.2.3.4", isCritical: false, value: [0, 1, 2]),
+                Control(oid: "1.2.3.5", isCritical: false, value: Array("plain".utf8)),
+                Control(oid: "1.2.3.6"),
+            ])
         #expect(try LDIFReader.records(in: LDIFWriter().render([.change(change)])) == [.change(change)])
     }
 }

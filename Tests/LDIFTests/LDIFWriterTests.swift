@@ -40,13 +40,22 @@ struct LDIFWriterTests {
     @Test func writesEveryChangeType() throws {
         let dn = try DN(parsing: "cn=Doe\\, John,ou=people,dc=example,dc=com")
         let records: [LDIFRecord] = [
-            .change(ChangeRecord(dn: dn, change: .add([Attribute("objectClass", strings: ["person"]), Attribute("jpegPhoto", values: [[0, 1, 2, 0xFF]])]))),
-            .change(ChangeRecord(dn: dn, change: .modify([
-                Modification(.add, "mail", strings: ["a@b"]), Modification(.delete, "description"),
-                Modification(.replace, "cn;lang-en", strings: ["x", " y"]), Modification(.increment, "uidNumber", strings: ["5"]),
-                Modification(.replace, "telephoneNumber"),
-            ]))),
-            .change(ChangeRecord(dn: dn, change: .modifyDN(newRDN: RDN("cn", "Doe, Jane"), deleteOldRDN: true, newSuperior: try DN(parsing: "ou=alumni,dc=example,dc=com")))),
+            .change(
+                ChangeRecord(
+                    dn: dn, change: .add([Attribute("objectClass", strings: ["person"]), Attribute("jpegPhoto", values: [[0, 1, 2, 0xFF]])]))),
+            .change(
+                ChangeRecord(
+                    dn: dn,
+                    change: .modify([
+                        Modification(.add, "mail", strings: ["a@b"]), Modification(.delete, "description"),
+                        Modification(.replace, "cn;lang-en", strings: ["x", " y"]), Modification(.increment, "uidNumber", strings: ["5"]),
+                        Modification(.replace, "telephoneNumber"),
+                    ]))),
+            .change(
+                ChangeRecord(
+                    dn: dn,
+                    change: .modifyDN(newRDN: RDN("cn", "Doe, Jane"), deleteOldRDN: true, newSuperior: try DN(parsing: "ou=alumni,dc=example,dc=com"))
+                )),
             .change(ChangeRecord(dn: dn, change: .modifyDN(newRDN: RDN("cn", "Jürgen"), deleteOldRDN: false, newSuperior: nil))),
             .change(ChangeRecord(dn: dn, change: .delete, controls: [Control(oid: "1.2.840.113556.1.4.805", isCritical: true)])),
         ]

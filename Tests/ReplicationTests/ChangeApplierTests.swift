@@ -11,7 +11,8 @@ import Testing
         .appendingPathComponent("../LDAPClientTests/Fixtures/oracle-corpus.ldif").standardizedFileURL.path
 
     private func connect(_ slapd: Slapd) async throws -> LDAPConnection {
-        try await LDAPConnection.connect(LDAPConnectionOptions(uri: slapd.uri), credentials: .simple(dn: slapd.rootDN, password: Array(slapd.rootPassword.utf8)))
+        try await LDAPConnection.connect(
+            LDAPConnectionOptions(uri: slapd.uri), credentials: .simple(dn: slapd.rootDN, password: Array(slapd.rootPassword.utf8)))
     }
 
     @Test(arguments: [(true, 50), (true, 1000), (false, 1)])
@@ -78,7 +79,8 @@ import Testing
     @Test func badLDIFStopsBeforeItsBatchIsSent() async throws {
         let slapd = try Slapd()
         let before = try DirectorySnapshot(ldif: try slapd.dump())
-        let ldif = "dn: ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: organizationalUnit\nou: people\n\ndn: ou=x,dc=example,dc=com\nchangetype: frob\n"
+        let ldif =
+            "dn: ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: organizationalUnit\nou: people\n\ndn: ou=x,dc=example,dc=com\nchangetype: frob\n"
         let applier = ChangeApplier(connection: try await connect(slapd))
         await #expect(throws: LDIFError.self) { try await applier.apply(LDIFReader(bytes: Array(ldif.utf8))) }
         #expect(try DirectorySnapshot(ldif: try slapd.dump()) == before)
@@ -143,7 +145,8 @@ import Testing
 
             """
         let connection = try await LDAPConnection.connect(
-            LDAPConnectionOptions(uri: slapd.uri, operationTimeout: 20), credentials: .simple(dn: slapd.rootDN, password: Array(slapd.rootPassword.utf8)))
+            LDAPConnectionOptions(uri: slapd.uri, operationTimeout: 20),
+            credentials: .simple(dn: slapd.rootDN, password: Array(slapd.rootPassword.utf8)))
         let summary = try await ChangeApplier(connection: connection, options: .init(batchSize: 100, useTransactions: true))
             .apply(LDIFReader(bytes: Array(ldif.utf8)))
         #expect(summary.failures.isEmpty, "\(summary.failures)")

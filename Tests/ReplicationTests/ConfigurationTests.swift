@@ -17,7 +17,8 @@ struct ConfigurationTests {
     }
 
     @Test func relativePathsAreTakenFromTheFile() throws {
-        let configuration = try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\nbind_dn = \"cn=x\"\npassword_file = \"secret\"\n", path: "/etc/bridgehead/b.toml")
+        let configuration = try Configuration.parse(
+            "[ldap]\nuri = \"ldapi:///\"\nbind_dn = \"cn=x\"\npassword_file = \"secret\"\n", path: "/etc/bridgehead/b.toml")
         #expect(configuration.ldap.passwordFile == "/etc/bridgehead/secret")
     }
 
@@ -47,11 +48,14 @@ struct ConfigurationTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
         try Data("s3cret\n".utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let configuration = try Configuration.parse("[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"\(file.path)\"\n", path: "/b.toml")
-        #expect(try configuration.credentials() == .simple(dn: "cn=x", password: Array("s3cret".utf8)), "the final newline is not part of the password")
+        let configuration = try Configuration.parse(
+            "[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"\(file.path)\"\n", path: "/b.toml")
+        #expect(
+            try configuration.credentials() == .simple(dn: "cn=x", password: Array("s3cret".utf8)), "the final newline is not part of the password")
         let external = try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\nsasl_mechanism = \"EXTERNAL\"\n", path: "/b.toml")
         #expect(try external.credentials() == .sasl(mechanism: "EXTERNAL"))
-        let missing = try Configuration.parse("[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"/nonexistent/secret\"\n", path: "/b.toml")
+        let missing = try Configuration.parse(
+            "[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"/nonexistent/secret\"\n", path: "/b.toml")
         #expect(throws: ConfigurationError.self) { try missing.credentials() }
     }
 }

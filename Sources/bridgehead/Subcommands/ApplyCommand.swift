@@ -60,7 +60,8 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         let connection: LDAPConnection
         do {
-            connection = try await LDAPConnection.connect(configuration.connectionOptions, credentials: try configuration.credentials(), logger: logger)
+            connection = try await LDAPConnection.connect(
+                configuration.connectionOptions, credentials: try configuration.credentials(), logger: logger)
         } catch let error as ConfigurationError {
             printError("\(error)")
             throw Exit.configuration
