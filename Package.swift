@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "bridgehead",
             dependencies: [
-                "Replication", "LDIF", "LDAPModel",
+                "Replication", "LDIF", "LDAPModel", "LDAPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -104,10 +104,14 @@ private func searchOnce(
     let operation = "search \(request.base) \(request.filter)"
     let arena = CArena()
     var msgid: Int32 = 0
-    var limit = timeout
-    let rc = ldap_search_ext(
-        ld, request.base.description, request.scope.rawValue, request.filter.description, arena.strings(request.attributes), 0,
-        arena.controls(controls), nil, &limit, request.sizeLimit, &msgid)
+    // The time limit the server is asked to keep (0: none beyond its own); waiting for answers is
+    // bounded separately by the connection's operation timeout.
+    var limit = timeval(seconds: Double(request.timeLimit))
+    let rc = withUnsafeMutablePointer(to: &limit) { limitPointer in
+        ldap_search_ext(
+            ld, request.base.description, request.scope.rawValue, request.filter.description, arena.strings(request.attributes), 0,
+            arena.controls(controls), nil, request.timeLimit > 0 ? limitPointer : nil, request.sizeLimit, &msgid)
+    }
     try check(ld, rc, operation: operation)
     while true {
         let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, all: false, operation: operation)

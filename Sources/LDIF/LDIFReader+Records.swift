@@ -44,13 +44,7 @@ extension LDIFReader {
         }
         let body = Array(lines[1...])
         guard !body.isEmpty else { throw first.error(at: first.bytes.count, "entry '\(dn)' has no attributes") }
-        var attributes: [Attribute] = []
-        for line in body {
-            if line.isSeparator { throw line.error(at: 0, "'-' separates modifications and is only allowed in a modify record") }
-            let (name, value) = try attributeValue(line)
-            attributes.append(Attribute(try description(line, name), values: [value.bytes]))
-        }
-        return .content(Entry(dn: dn, attributes: Entry(dn: dn, attributes: attributes).mergedAttributes))
+        return .content(Entry(dn: dn, attributes: try attributes(body)))
     }
 
     // dn-spec = "dn:" (FILL distinguishedName / ":" FILL base64-distinguishedName)
@@ -104,6 +98,11 @@ extension LDIFReader {
     // change-add = "add" SEP 1*attrval-spec
     func addAttributes(_ body: [LogicalLine], after typeLine: LogicalLine) throws(LDIFError) -> [Attribute] {
         guard !body.isEmpty else { throw typeLine.error(at: typeLine.bytes.count, "an add record needs at least one attribute") }
+        return try attributes(body)
+    }
+
+    // 1*attrval-spec, the lines of an entry; repeated attributes merged in first-seen order
+    func attributes(_ body: [LogicalLine]) throws(LDIFError) -> [Attribute] {
         var attributes: [Attribute] = []
         for line in body {
             if line.isSeparator { throw line.error(at: 0, "'-' separates modifications and is only allowed in a modify record") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LDAPClient
 import Logging
 
 @main
@@ -21,6 +22,13 @@ enum Exit {
     static let unavailable = ExitCode(69)
     static let tempFail = ExitCode(75)
     static let configuration = ExitCode(78)
+
+    /// Prints an LDAP failure and chooses the exit code: 69 when the server could not be reached
+    /// (cron will try again), `refusal` when it answered no.
+    static func report(_ error: LDAPError, refusal: ExitCode) -> ExitCode {
+        printError("\(error)")
+        return error.isTransportFailure ? unavailable : refusal
+    }
 }
 
 /// Options every subcommand shares.

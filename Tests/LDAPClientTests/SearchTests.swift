@@ -70,6 +70,16 @@ import Testing
         await #expect(throws: LDAPError.self) { try await connection.search(base: dn("ou=nowhere,dc=example,dc=com")) }
     }
 
+    @Test func seededSandboxHoldsTheSeed() async throws {
+        let seed = Fixtures.directory.appendingPathComponent("../../../examples/directory.ldif").standardizedFileURL.path
+        let slapd = try Slapd(.init(seeds: [seed]))
+        let connection = try await slapd.rootConnection()
+        let group = try #require(try await connection.read(dn("cn=directory admins,ou=groups,dc=example,dc=com")))
+        #expect(group.values("member").count == 2)
+        let timed = try await connection.search(SearchRequest(base: slapd.base, timeLimit: 30))
+        #expect(timed.count == 7, "the suffix entry and the six seeded entries")
+    }
+
     @Test func filterValuesCannotInject() async throws {
         let slapd = try Slapd()
         let connection = try await slapd.rootConnection()

@@ -66,8 +66,7 @@ struct ApplyCommand: AsyncParsableCommand {
             printError("\(error)")
             throw Exit.configuration
         } catch let error as LDAPError {
-            printError("\(error)")
-            throw error.isTransportFailure ? Exit.unavailable : Exit.configuration
+            throw Exit.report(error, refusal: Exit.configuration)
         }
         let applier = ChangeApplier(
             connection: connection,
@@ -81,8 +80,7 @@ struct ApplyCommand: AsyncParsableCommand {
             printError("\(file):\(error)")
             throw Exit.dataError
         } catch let error as LDAPError {
-            printError("\(error)")
-            throw error.isTransportFailure ? Exit.unavailable : Exit.dataError
+            throw Exit.report(error, refusal: Exit.dataError)
         }
         for failure in summary.failures { printError("\(file): \(failure)") }
         logger.info("applied", metadata: ["records": "\(summary.applied)", "transactions": "\(summary.transactions)"])
