@@ -69,6 +69,9 @@ extension LDAPConnection {
     /// Sends many requests without waiting for each answer: up to `window` are outstanding at once and
     /// answers are matched to requests by message id. Returns one result per record, in order; a refusal
     /// of one record is its result, not an error. Throws only when the connection fails.
+    ///
+    /// The server may execute outstanding requests in any order (slapd runs them on several threads):
+    /// pipeline only operations that do not depend on each other, or pass `window: 1`.
     public func pipeline(_ records: [ChangeRecord], controls: [Control] = [], window: Int = 256) async throws(LDAPError) -> [LDAPResult] {
         let timeout = self.timeout
         return try await run { ld throws(LDAPError) in
