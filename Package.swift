@@ -26,8 +26,12 @@ let package = Package(
         ),
         // Value types shared from LDIF to the wire: DN, RDN, Filter, Entry, ChangeRecord, Control.
         .target(name: "LDAPModel", swiftSettings: strict),
+        // Byte codecs shared by the parsers (base64).
+        .target(name: "Coding", swiftSettings: strict),
         // RFC 2849 reader and writer over bytes.
-        .target(name: "LDIF", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .target(name: "LDIF", dependencies: ["Coding", "LDAPModel"], swiftSettings: strict),
+        // RFC 5322 / MIME (RFC 2045-2049, 2047, 2231) decoding over bytes, bounded.
+        .target(name: "MIME", dependencies: ["Coding"], swiftSettings: strict),
         // The only code that touches libldap.
         .target(
             name: "LDAPClient",
@@ -59,6 +63,7 @@ let package = Package(
         // Starts throwaway servers (scripts/slapd-sandbox) for the tests.
         .target(name: "TestSupport", dependencies: ["LDAPModel", "LDIF"], swiftSettings: strict),
         .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .testTarget(name: "MIMETests", dependencies: ["MIME", "Coding"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],
             exclude: ["Fixtures"], swiftSettings: strict

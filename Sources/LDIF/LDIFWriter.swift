@@ -1,3 +1,4 @@
+import Coding
 import LDAPModel
 
 /// Writes records as RFC 2849 LDIF: values base64-encoded where the RFC requires it, long lines folded.
