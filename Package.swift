@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "LDIF", dependencies: ["Coding", "LDAPModel"], swiftSettings: strict),
         // RFC 5322 / MIME (RFC 2045-2049, 2047, 2231) decoding over bytes, bounded.
         .target(name: "MIME", dependencies: ["Coding"], swiftSettings: strict),
+        // Message sources: Maildir (and IMAP).
+        .target(name: "MailDrop", swiftSettings: strict),
         // The only code that touches libldap.
         .target(
             name: "LDAPClient",
@@ -63,6 +65,7 @@ let package = Package(
         // Starts throwaway servers (scripts/slapd-sandbox) for the tests.
         .target(name: "TestSupport", dependencies: ["LDAPModel", "LDIF"], swiftSettings: strict),
         .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .testTarget(name: "MailDropTests", dependencies: ["MailDrop"], swiftSettings: strict),
         .testTarget(name: "MIMETests", dependencies: ["MIME", "Coding"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],

@@ -1,0 +1,59 @@
+/// Where replication messages wait: a Maildir or an IMAP mailbox. Every source lists, fetches and
+/// settles the same way, and never deletes a message: settling moves it to another folder.
+public protocol MailDrop: Sendable {
+    /// The messages waiting now, oldest first where the source knows the order.
+    func list() async throws(MailDropError) -> [MessageReference]
+    /// The message's bytes, exactly as stored.
+    func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8]
+    /// Moves the message out of the drop (processed or quarantined) or leaves it where it is.
+    func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError)
+}
+
+/// One message in a drop: an identifier stable while it waits, and where it is.
+public struct MessageReference: Sendable, Hashable {
+    /// Maildir: the file's unique name (before any ":2," flags). IMAP: "UIDVALIDITY/UID".
+    public let id: String
+    /// Maildir: the file's path. IMAP: the mailbox name.
+    public let location: String
+
+    public init(id: String, location: String) {
+        self.id = id
+        self.location = location
+    }
+}
+
+/// What becomes of a message after a run looked at it.
+public enum Settlement: Sendable, Hashable {
+    /// Applied, or a duplicate: moved to the processed folder.
+    case processed
+    /// Refused (decode, signature, policy): moved to the quarantine folder.
+    case quarantined
+    /// Held (a sequence gap): stays in the drop for the next run.
+    case leftInPlace
+}
+
+/// A drop could not do what was asked.
+public struct MailDropError: Error, Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        /// The message is no longer where it was listed (another run or a person moved it).
+        case vanished
+        /// The server or the file system could not be reached or refused access: try again later.
+        case unavailable
+        /// The server refused a command (IMAP NO/BAD), or credentials were wrong.
+        case refused
+        /// The drop is not set up as expected (missing Maildir, UIDVALIDITY changed, …).
+        case configuration
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+}
+
+extension MailDropError: CustomStringConvertible {
+    public var description: String { message }
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A Maildir (and its Maildir++ folders) as a drop. Messages are read from `new/` and `cur/`
+/// (never `tmp/`, where deliveries are still being written); settling renames a message into
+/// `.Processed/cur/` or `.Quarantine/cur/`, which is atomic on one file system. Nothing is deleted.
+public struct Maildir: MailDrop {
+    public let root: String
+    public let processedFolder: String
+    public let quarantineFolder: String
+
+    public init(root: String, processedFolder: String = "Processed", quarantineFolder: String = "Quarantine") {
+        self.root = root
+        self.processedFolder = processedFolder
+        self.quarantineFolder = quarantineFolder
+    }
+
+    public func list() async throws(MailDropError) -> [MessageReference] {
+        var messages: [(reference: MessageReference, time: Double)] = []
+        for sub in ["new", "cur"] {
+            let directory = root + "/" + sub
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            } catch {
+                throw MailDropError(.configuration, "\(directory) cannot be read: is \(root) a Maildir (with new/, cur/ and tmp/)?")
+            }
+            for name in names where !name.hasPrefix(".") {
+                let path = directory + "/" + name
+                var info = stat()
+                // A file delivered or moved away while we look is simply not (or no longer) listed.
+                guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                let time = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+                messages.append((MessageReference(id: Self.uniqueName(name), location: path), time))
+            }
+        }
+        return messages.sorted { ($0.time, $0.reference.id) < ($1.time, $1.reference.id) }.map(\.reference)
+    }
+
+    public func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: message.location) else {
+            if !FileManager.default.fileExists(atPath: message.location) {
+                throw MailDropError(.vanished, "\(message.location) is gone (moved by another run or by hand?)")
+            }
+            throw MailDropError(.unavailable, "\(message.location) cannot be read")
+        }
+        return [UInt8](data)
+    }
+
+    public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
+        let folder: String
+        switch settlement {
+        case .leftInPlace: return
+        case .processed: folder = processedFolder
+        case .quarantined: folder = quarantineFolder
+        }
+        let target = try ensureFolder(folder) + "/cur/" + message.id + ":2,S"
+        // rename(2) would replace an existing file: refuse instead, so nothing is ever lost.
+        guard !FileManager.default.fileExists(atPath: target) else {
+            throw MailDropError(.configuration, "\(target) already exists; \(message.location) was left in place")
+        }
+        guard rename(message.location, target) == 0 else {
+            let code = errno
+            if code == ENOENT { throw MailDropError(.vanished, "\(message.location) is gone (moved by another run or by hand?)") }
+            throw MailDropError(.unavailable, "cannot move \(message.location) to \(target): \(String(cString: strerror(code)))")
+        }
+    }
+
+    /// The Maildir++ folder `.NAME` with its cur/, new/, tmp/ and maildirfolder marker, created when missing.
+    func ensureFolder(_ name: String) throws(MailDropError) -> String {
+        let folder = root + "/." + name
+        do {
+            for sub in ["cur", "new", "tmp"] {
+                try FileManager.default.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true)
+            }
+            let marker = folder + "/maildirfolder"
+            if !FileManager.default.fileExists(atPath: marker) {
+                _ = FileManager.default.createFile(atPath: marker, contents: Data())
+            }
+        } catch {
+            throw MailDropError(.unavailable, "cannot create the folder \(folder): \(error.localizedDescription)")
+        }
+        return folder
+    }
+
+    /// A Maildir file name without its ":2,FLAGS" info part.
+    static func uniqueName(_ fileName: String) -> String {
+        fileName.split(separator: ":", maxSplits: 1).first.map(String.init) ?? fileName
+    }
+
+    /// Delivers `bytes` the Maildir way: written into tmp/, then renamed into new/. For tests and tools.
+    @discardableResult
+    public static func deliver(_ bytes: [UInt8], to root: String, name: String? = nil) throws -> String {
+        for sub in ["new", "cur", "tmp"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
+        }
+        let unique = name ?? "\(Int(Date().timeIntervalSince1970)).P\(getpid())Q\(UUID().uuidString.prefix(8)).bridgehead"
+        let temporary = root + "/tmp/" + unique
+        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        let final = root + "/new/" + unique
+        guard rename(temporary, final) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return final
+    }
+}
