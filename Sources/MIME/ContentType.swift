@@ -66,7 +66,7 @@ struct ParameterScanner {
                 var depth = 0
                 while index < bytes.count {
                     if bytes[index] == UInt8(ascii: "\\") {
-                        index += 2
+                        index = min(index + 2, bytes.count)  // a quoted-pair, possibly cut off at the end
                         continue
                     }
                     if bytes[index] == UInt8(ascii: "(") { depth += 1 }

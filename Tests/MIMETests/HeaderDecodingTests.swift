@@ -74,3 +74,13 @@ struct HeaderDecodingTests {
 extension MIMEEntity {
     subscript(_ name: String) -> String? { header[name] }
 }
+
+/// Inputs the fuzzer (scripts/fuzz mime) found; each once crashed the decoder.
+struct FuzzFindingsTests {
+    @Test func commentEndingInABackslash() throws {
+        let bytes = Array("Content-Type: muld;(bounda\\runda\\rpent-Type:d; bontS-CCda\\".utf8)
+        let entity = try MIMEParser.parse(bytes)
+        #expect(entity.contentType == .defaultType)
+        #expect(ContentType.split("a/b; x=(\\").parameters.isEmpty)
+    }
+}
