@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,6 +35,18 @@ let package = Package(
         .target(name: "LDIF", dependencies: ["Coding", "LDAPModel"], swiftSettings: strict),
         // RFC 5322 / MIME (RFC 2045-2049, 2047, 2231) decoding over bytes, bounded.
         .target(name: "MIME", dependencies: ["Coding"], swiftSettings: strict),
+        // S/MIME (multipart/signed, detached CMS) verification and signing.
+        .target(
+            name: "SMIME",
+            dependencies: [
+                "MIME", "Coding",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // Message sources: Maildir (and IMAP).
         .target(name: "MailDrop", swiftSettings: strict),
         // The only code that touches libldap.
@@ -65,8 +80,21 @@ let package = Package(
         // Starts throwaway servers (scripts/slapd-sandbox) for the tests.
         .target(name: "TestSupport", dependencies: ["LDAPModel", "LDIF"], swiftSettings: strict),
         .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .testTarget(
+            name: "SMIMETests",
+            dependencies: [
+                "SMIME", "MIME", "TestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "MailDropTests", dependencies: ["MailDrop"], swiftSettings: strict),
-        .testTarget(name: "MIMETests", dependencies: ["MIME", "Coding"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "MIMETests", dependencies: ["MIME", "Coding", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],
             exclude: ["Fixtures"], swiftSettings: strict

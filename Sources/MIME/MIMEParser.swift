@@ -66,6 +66,16 @@ private struct Parser {
         guard boundary.utf8.count <= 70 else {
             throw storage.error(.boundary, at: range.lowerBound, "the boundary is \(boundary.utf8.count) characters long; RFC 2046 allows 70")
         }
+        // bchars := bcharsnospace / " " ; bcharsnospace := DIGIT / ALPHA / "'" / "(" / ")" / "+" / "_" / "," / "-" / "." / "/" / ":" / "=" / "?"
+        guard boundary.utf8.allSatisfy({ isAlpha($0) || ($0 >= 0x30 && $0 <= 0x39) || "'()+_,-./:=? ".utf8.contains($0) }),
+            boundary.last != " "
+        else {
+            throw storage.error(.boundary, at: range.lowerBound, "the boundary '\(boundary)' has characters RFC 2046 does not allow")
+        }
+        guard [.sevenBit, .eightBit, .binary].contains(encoding) else {
+            throw storage.error(
+                .encoding, at: range.lowerBound, "a multipart may not have Content-Transfer-Encoding \(encoding.rawValue) (RFC 2045 §6.4)")
+        }
         guard !boundaries.contains(boundary) else {
             throw storage.error(.boundary, at: range.lowerBound, "a nested multipart reuses the boundary '\(boundary)' of an enclosing one")
         }
@@ -105,6 +115,9 @@ private struct Parser {
             }
             let content = bytes[index..<contentEnd]
             if let nul = content.firstIndex(of: 0) { throw storage.error(.header, at: nul, "NUL byte in the header section") }
+            if let cr = content.firstIndex(of: 0x0D) {
+                throw storage.error(.header, at: cr, "a carriage return without a line feed in the header section")
+            }
             if content.first == 0x20 || content.first == 0x09 {
                 guard name != nil else {
                     throw storage.error(.header, at: index, "a folded continuation line comes before any header field")
@@ -179,6 +192,9 @@ private struct Parser {
                         preamble = body.lowerBound..<end
                     }
                     if isClose {
+                        guard !parts.isEmpty else {
+                            throw storage.error(.boundary, at: index, "the close delimiter '--\(boundary)--' comes before any body part")
+                        }
                         let epilogue = next < body.upperBound ? next..<body.upperBound : nil
                         return (parts, preamble, epilogue, false)
                     }
@@ -194,3 +210,5 @@ private struct Parser {
         return (parts, preamble, nil, true)
     }
 }
+
+private func isAlpha(_ byte: UInt8) -> Bool { (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) }

@@ -21,7 +21,11 @@ public enum TransferEncoding: String, Sendable, Hashable {
 
     func decode(_ body: ArraySlice<UInt8>) throws(DecodingError) -> [UInt8] {
         switch self {
-        case .sevenBit, .eightBit, .binary: return Array(body)
+        case .sevenBit, .eightBit:
+            // RFC 2045 §2.7, §2.8: such data never holds NUL (only "binary" may).
+            if let nul = body.firstIndex(of: 0) { throw DecodingError(offset: nul, reason: "NUL byte in a \(rawValue) body") }
+            return Array(body)
+        case .binary: return Array(body)
         case .base64: return try Self.decodeBase64(body)
         case .quotedPrintable: return try Self.decodeQuotedPrintable(body)
         }
