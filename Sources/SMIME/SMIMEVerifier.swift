@@ -1,0 +1,194 @@
+import Coding
+import Foundation
+import MIME
+import SwiftASN1
+@_spi(CMS) @_spi(FixedExpiryValidationTime) import X509
+
+/// A verified signature: who signed, and the content entity they signed.
+public struct SignedContent: Sendable {
+    public let signer: Certificate
+    public let content: MIMEEntity
+}
+
+/// Verifies S/MIME multipart/signed messages (RFC 8551 §3.5.3): a detached CMS SignedData over the
+/// exact bytes of the first part, checked against trusted certificates only. The certificates a
+/// signature carries help build a chain; they are never trusted by themselves.
+public struct SMIMEVerifier: Sendable {
+    public let trustRoots: [Certificate]
+
+    public init(trustRoots: [Certificate]) { self.trustRoots = trustRoots }
+
+    /// Reads every certificate in PEM files (a file may hold several).
+    public init(pemFiles: [String]) throws(SMIMEError) {
+        var roots: [Certificate] = []
+        for file in pemFiles {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw .signingFailed("cannot read the certificate file \(file)")
+            }
+            do {
+                roots += try PEMDocument.parseMultiple(pemString: String(decoding: data, as: UTF8.self))
+                    .filter { $0.discriminator == "CERTIFICATE" }.map { try Certificate(pemDocument: $0) }
+            } catch {
+                throw .signingFailed("\(file) holds no readable certificate: \(error)")
+            }
+        }
+        self.init(trustRoots: roots)
+    }
+
+    public func verify(_ message: MIMEEntity, at time: Date = Date()) async throws(SMIMEError) -> SignedContent {
+        let type = message.contentType
+        guard type.mimeType == "multipart/signed" else { throw .notSigned("it is \(type.mimeType)") }
+        let expected = ["application/pkcs7-signature", "application/x-pkcs7-signature"]
+        guard let proto = type.parameters["protocol"]?.lowercased(), expected.contains(proto) else {
+            throw .notSigned("protocol is '\(type.parameters["protocol"] ?? "")', not application/pkcs7-signature")
+        }
+        guard message.parts.count == 2 else {
+            throw .malformedSignature("multipart/signed has \(message.parts.count) parts instead of 2")
+        }
+        let signaturePart = message.parts[1]
+        guard expected.contains(signaturePart.contentType.mimeType) else {
+            throw .malformedSignature("the second part is \(signaturePart.contentType.mimeType), not the signature")
+        }
+        let der: [UInt8]
+        do {
+            der = try signaturePart.decodedBody()
+        } catch {
+            throw .malformedSignature("the signature part does not decode: \(error.reason)")
+        }
+        let content = SMIMECanonical.crlf(message.parts[0].bytes)
+        let result = await CMS.isValidSignature(
+            dataBytes: content, signatureBytes: Self.acceptingOpenSSL(der), trustRoots: CertificateStore(trustRoots)
+        ) {
+            RFC5280Policy(fixedExpiryValidationTime: time)
+        }
+        switch result {
+        case .success(let valid):
+            return SignedContent(signer: valid.signer, content: message.parts[0])
+        case .failure(.invalidCMSBlock(let block)):
+            if block.reason.contains("digest mismatch") || block.reason.contains("Invalid signature") {
+                throw .tampered(block.reason)
+            }
+            throw .malformedSignature(block.reason)
+        case .failure(.unableToValidateSigner(let failure)):
+            let signer = failure.signer
+            let subject = signer.subject.description
+            if signer.notValidAfter < time || signer.notValidBefore > time {
+                throw .expiredSigner("\(subject) is valid from \(signer.notValidBefore) to \(signer.notValidAfter)")
+            }
+            let reasons = failure.policyFailures.map { $0.policyFailureReason.description }
+            if reasons.contains(where: { $0.contains("expired") || $0.contains("not yet valid") }) {
+                throw .expiredSigner("\(subject): \(reasons.joined(separator: "; "))")
+            }
+            throw .untrustedSigner(subject + (reasons.isEmpty ? " (no chain to a trusted certificate)" : ": " + reasons.joined(separator: "; ")))
+        case .failure(let other):
+            throw .malformedSignature("\(other)")
+        }
+    }
+
+    /// Two harmless differences between what OpenSSL writes and what swift-certificates accepts,
+    /// removed before verifying (neither field is covered by the signature, which is over the signed
+    /// attributes):
+    /// - the SignerInfo's signature algorithm is `rsaEncryption`; swift-certificates wants
+    ///   `sha256WithRSAEncryption` (the same PKCS #1 v1.5 signature), so it is renamed after the digest;
+    /// - `openssl smime` (PKCS #7) gives the digest algorithms NULL parameters; they are dropped.
+    /// Only the SignedData's digestAlgorithms and its SignerInfos are touched, never the certificates.
+    static func acceptingOpenSSL(_ der: [UInt8]) -> [UInt8] {
+        // ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT SignedData }
+        // SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, [0] certificates?, [1] crls?, signerInfos SET }
+        // SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, [0] signedAttrs?, signatureAlgorithm, signature, … }
+        guard let contentInfo = try? BER.parse(der), case .constructed(let top) = contentInfo.content,
+            let wrapper = Array(top).dropFirst().first, case .constructed(let wrapped) = wrapper.content,
+            let signedData = Array(wrapped).first, case .constructed(let fields) = signedData.content
+        else { return der }
+        var signedDataFields = Array(fields).map { Array($0.encodedBytes) }
+        let children = Array(fields)
+        guard children.count >= 4 else { return der }
+        // digestAlgorithms
+        if case .constructed(let algorithms) = children[1].content {
+            signedDataFields[1] = DERNode.rebuild(children[1], Array(algorithms).map { Self.withoutNullParameters($0) })
+        }
+        // signerInfos
+        let last = children.count - 1
+        if case .constructed(let infos) = children[last].content {
+            signedDataFields[last] = DERNode.rebuild(children[last], Array(infos).map(Self.normalizedSignerInfo))
+        }
+        let newSignedData =
+            DERNode.header(of: signedData, contentLength: signedDataFields.map(\.count).reduce(0, +)) + signedDataFields.flatMap { $0 }
+        let newWrapper = DERNode.header(of: wrapper, contentLength: newSignedData.count) + newSignedData
+        let first = Array(Array(top)[0].encodedBytes)
+        return DERNode.header(of: contentInfo, contentLength: first.count + newWrapper.count) + first + newWrapper
+    }
+
+    // id-sha256, id-sha384, id-sha512 end in 1, 2, 3; sha256/384/512WithRSAEncryption end in 11, 12, 13.
+    private static let rsaEncryption: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01]
+    private static let hashToRSA: [UInt8: UInt8] = [0x01: 0x0B, 0x02: 0x0C, 0x03: 0x0D]
+
+    /// AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters NULL } → SEQUENCE { algorithm }
+    static func withoutNullParameters(_ node: ASN1Node) -> [UInt8] {
+        guard case .constructed(let parts) = node.content else { return Array(node.encodedBytes) }
+        let items = Array(parts)
+        guard items.count == 2, items[1].identifier == .null else { return Array(node.encodedBytes) }
+        return DERNode.rebuild(node, [Array(items[0].encodedBytes)])
+    }
+
+    static func normalizedSignerInfo(_ node: ASN1Node) -> [UInt8] {
+        guard case .constructed(let parts) = node.content else { return Array(node.encodedBytes) }
+        let items = Array(parts)
+        guard items.count >= 5 else { return Array(node.encodedBytes) }
+        var encoded = items.map { Array($0.encodedBytes) }
+        encoded[2] = withoutNullParameters(items[2])
+        var hash: UInt8?
+        if case .constructed(let digest) = items[2].content, let oid = Array(digest).first, case .primitive(let bytes) = oid.content {
+            hash = bytes.last
+        }
+        let algorithmIndex = items[3].identifier == .sequence ? 3 : 4
+        if let hash, let replacement = hashToRSA[hash], case .constructed(let algorithm) = items[algorithmIndex].content,
+            let oid = Array(algorithm).first, case .primitive(let bytes) = oid.content, Array(bytes) == rsaEncryption
+        {
+            var patched = Array(items[algorithmIndex].encodedBytes)
+            let offset = bytes.endIndex - 1 - items[algorithmIndex].encodedBytes.startIndex
+            patched[offset] = replacement
+            encoded[algorithmIndex] = patched
+        }
+        return DERNode.rebuild(node, encoded)
+    }
+}
+
+/// Re-emits constructed nodes whose children changed, with DER definite lengths.
+enum DERNode {
+    /// The node's identifier octet followed by the length of `contentLength`.
+    static func header(of node: ASN1Node, contentLength: Int) -> [UInt8] {
+        [node.encodedBytes[node.encodedBytes.startIndex]] + length(contentLength)
+    }
+
+    static func rebuild(_ node: ASN1Node, _ children: [[UInt8]]) -> [UInt8] {
+        header(of: node, contentLength: children.map(\.count).reduce(0, +)) + children.flatMap { $0 }
+    }
+
+    static func length(_ count: Int) -> [UInt8] {
+        if count < 0x80 { return [UInt8(count)] }
+        var bytes: [UInt8] = []
+        var remaining = count
+        while remaining > 0 {
+            bytes.insert(UInt8(remaining & 0xFF), at: 0)
+            remaining >>= 8
+        }
+        return [0x80 | UInt8(bytes.count)] + bytes
+    }
+}
+
+/// S/MIME signs the canonical form of an entity: every line ended by CRLF (RFC 8551 §3.1.1).
+/// Messages kept in a Maildir often have bare LFs; this restores the form that was signed.
+public enum SMIMECanonical {
+    public static func crlf(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bytes.count / 32)
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == 0x0A, previous != 0x0D { out.append(0x0D) }
+            out.append(byte)
+            previous = byte
+        }
+        return out
+    }
+}
