@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "Replication",
             dependencies: [
-                "LDAPModel", "LDIF", "LDAPClient",
+                "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "bridgehead",
             dependencies: [
-                "Replication", "LDIF", "LDAPModel", "LDAPClient",
+                "Replication", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

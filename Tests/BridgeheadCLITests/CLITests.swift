@@ -74,3 +74,68 @@ import Testing
         #expect(down.status == 69, "\(down.stderr)")
     }
 }
+
+/// `bridgehead compose` and `bridgehead decode`, with certificates made by openssl.
+@Suite(.serialized) struct MessageCommandTests {
+    let pki: TestPKI
+    init() throws { pki = try TestPKI() }
+
+    private func run(_ arguments: [String], input: [UInt8]? = nil) throws -> Command.Output {
+        try Command.run(CLITests.binary, arguments, input: input)
+    }
+
+    private var changes: String { CLITests.root.appendingPathComponent("examples/changes.ldif").path }
+
+    @Test(arguments: ["rsa", "ec"])
+    func composedMessagesDecodeAndPassOpenSSL(_ signer: String) throws {
+        let composed = try run([
+            "compose", "--source", "site-a", "--sequence", "12", "--from", "dra@site-a.example.com", "--to", "dra@site-b.example.com",
+            "--sign-cert", pki.path("\(signer).pem"), "--sign-key", pki.path("\(signer).key"), changes,
+        ])
+        #expect(composed.status == 0, "\(composed.stderr)")
+        let file = pki.directory.appendingPathComponent("12-\(signer).eml").path
+        try Data(composed.stdoutBytes).write(to: URL(fileURLWithPath: file))
+        #expect(try pki.openssl(["cms", "-verify", "-in", file, "-CAfile", pki.path("ca.pem"), "-out", "/dev/null"]).status == 0)
+
+        let decoded = try run(["decode", "--trust", pki.path("ca.pem"), "--format", "json", file])
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(decoded.stdoutBytes)) as? [String: Any])
+        #expect(json["source"] as? String == "site-a")
+        #expect(json["sequence"] as? Int == 12)
+        #expect(json["kind"] as? String == "delta")
+        #expect(json["records"] as? Int == 4)
+        let ldif = try run(["decode", "--trust", pki.path("ca.pem"), "--format", "ldif", file])
+        let original = try LDIFReader.records(in: [UInt8](try Data(contentsOf: URL(fileURLWithPath: changes))))
+        #expect(try LDIFReader.records(in: ldif.stdoutBytes) == original, "the LDIF survives compose and decode unchanged")
+    }
+
+    @Test func opensslSignedReplicationMessageDecodes() throws {
+        let message = try pki.signWithOpenSSL(ldifEntity, signer: "rsa")
+        let decoded = try run(["decode", "--trust", pki.path("ca.pem"), "-"], input: message)
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        #expect(decoded.stdout.contains("sequence:   7"))
+        #expect(decoded.stdout.contains("CN=site-a"))
+    }
+
+    @Test func invalidMessagesExit65WithTheirReason() throws {
+        let good = try pki.signWithOpenSSL(ldifEntity, signer: "stranger")
+        let untrusted = try run(["decode", "--trust", pki.path("ca.pem"), "-"], input: good)
+        #expect(untrusted.status == 65 && untrusted.stderr.contains("not trusted"), "\(untrusted.stderr)")
+        let noTrust = try run(["decode", "-"], input: good)
+        #expect(noTrust.status == 65 && noTrust.stderr.contains("--trust"))
+
+        let unsigned = try run(["compose", "--source", "site-a", "--sequence", "1", "--from", "a@b", "--to", "c@d", changes])
+        let refused = try run(["decode", "--trust", pki.path("ca.pem"), "-"], input: unsigned.stdoutBytes)
+        #expect(refused.status == 65 && refused.stderr.contains("not an S/MIME signed message"))
+
+        let noSequence = Array(String(decoding: ldifEntity, as: UTF8.self).replacingOccurrences(of: "Bridgehead-Sequence: 7\r\n", with: "").utf8)
+        let missing = try run(["decode", "--trust", pki.path("ca.pem"), "-"], input: try pki.signWithOpenSSL(noSequence, signer: "rsa"))
+        #expect(missing.status == 65 && missing.stderr.contains("Bridgehead-Sequence"), "\(missing.stderr)")
+
+        let wrongKind = try run([
+            "compose", "--source", "site-a", "--sequence", "1", "--kind", "full", "--from", "a@b", "--to", "c@d", changes,
+        ])
+        #expect(wrongKind.status == 65 && wrongKind.stderr.contains("content records only"))
+        #expect(try run(["compose", "--source", "Site A", "--sequence", "1", "--from", "a@b", "--to", "c@d", changes]).status == 64)
+    }
+}

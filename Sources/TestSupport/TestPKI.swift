@@ -1,11 +1,10 @@
 import Foundation
-import TestSupport
 
 /// Certificates and keys made with openssl at test time, in a temporary directory.
-final class TestPKI: @unchecked Sendable {
-    let directory: URL
+public final class TestPKI: @unchecked Sendable {
+    public let directory: URL
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("smime-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try makeCA("ca", subject: "/CN=Bridgehead Test CA")
@@ -17,10 +16,10 @@ final class TestPKI: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     @discardableResult
-    func openssl(_ arguments: [String], input: [UInt8]? = nil) throws -> Command.Output {
+    public func openssl(_ arguments: [String], input: [UInt8]? = nil) throws -> Command.Output {
         let output = try Command.run("openssl", arguments, input: input)
         guard output.status == 0 else { throw HarnessError(message: "openssl \(arguments.joined(separator: " ")): \(output.stderr)") }
         return output
@@ -44,18 +43,18 @@ final class TestPKI: @unchecked Sendable {
     }
 
     /// A whole message: `openssl cms -sign` (or `smime -sign`) of `entity`, with From/To/Subject in front.
-    func signWithOpenSSL(_ entity: [UInt8], signer: String, command: String = "cms") throws -> [UInt8] {
+    public func signWithOpenSSL(_ entity: [UInt8], signer: String, command: String = "cms") throws -> [UInt8] {
         let input = directory.appendingPathComponent("entity-\(UUID().uuidString.prefix(6)).txt")
         try Data(entity).write(to: input)
         var arguments = [command, "-sign", "-in", input.path, "-signer", path("\(signer).pem"), "-inkey", path("\(signer).key"), "-binary"]
-        if command == "cms" { arguments += ["-md", "sha256"] } else { arguments += ["-md", "sha256"] }
+        arguments += ["-md", "sha256"]
         arguments += ["-from", "dra@site-a.example.com", "-to", "dra@site-b.example.com", "-subject", "replication"]
         return try openssl(arguments).stdoutBytes
     }
 }
 
 /// A Bridgehead entity: the signed part's headers and an LDIF body, CRLF line ends.
-let ldifEntity: [UInt8] = Array(
+public let ldifEntity: [UInt8] = Array(
     """
     Content-Type: application/ldif; charset=utf-8\r
     Bridgehead-Format: 1\r
