@@ -41,13 +41,13 @@ public struct Maildir: MailDrop {
     }
 
     public func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: message.location) else {
-            if !FileManager.default.fileExists(atPath: message.location) {
-                throw MailDropError(.vanished, "\(message.location) is gone (moved by another run or by hand?)")
-            }
-            throw MailDropError(.unavailable, "\(message.location) cannot be read")
+        do {
+            return try FileBytes.read(message.location)
+        } catch .missing {
+            throw MailDropError(.vanished, "\(message.location) is gone (moved by another run or by hand?)")
+        } catch {
+            throw MailDropError(.unavailable, "\(message.location) cannot be read: \(error)")
         }
-        return [UInt8](data)
     }
 
     public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
