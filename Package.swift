@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
@@ -48,7 +50,15 @@ let package = Package(
             swiftSettings: strict
         ),
         // Message sources: Maildir (and IMAP).
-        .target(name: "MailDrop", swiftSettings: strict),
+        .target(
+            name: "MailDrop",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         // The only code that touches libldap.
         .target(
             name: "LDAPClient",
@@ -91,7 +101,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "MailDropTests", dependencies: ["MailDrop"], swiftSettings: strict),
+        .testTarget(name: "MailDropTests", dependencies: ["MailDrop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "MIMETests", dependencies: ["MIME", "Coding", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"], swiftSettings: strict),

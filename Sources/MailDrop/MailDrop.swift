@@ -47,10 +47,13 @@ public struct MailDropError: Error, Sendable, Hashable {
 
     public var kind: Kind
     public var message: String
+    /// For a refusal by an IMAP server: its response code (TRYCREATE, AUTHENTICATIONFAILED, …).
+    public var code: String?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, code: String? = nil) {
         self.kind = kind
         self.message = message
+        self.code = code
     }
 }
 

@@ -1,0 +1,52 @@
+import NIOCore
+
+/// Splits the byte stream from an IMAP server into complete responses: a line, and when the line ends
+/// in a literal announcement `{n}`, the n bytes and the rest of the response after them.
+struct IMAPFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = [UInt8]
+
+    /// Longest line outside literals, and largest literal (a whole message).
+    let maxLineLength: Int
+    let maxLiteralSize: Int
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let view = buffer.readableBytesView
+        var offset = view.startIndex
+        while true {
+            guard let newline = view[offset...].firstIndex(of: 0x0A) else {
+                if view.endIndex - offset > maxLineLength { throw IMAPFrameError.lineTooLong(maxLineLength) }
+                return .needMoreData
+            }
+            if newline - offset > maxLineLength { throw IMAPFrameError.lineTooLong(maxLineLength) }
+            // Does the line end in {n} or {n+} before CRLF?
+            var end = newline
+            if end > offset, view[end - 1] == 0x0D { end -= 1 }
+            if end > offset, view[end - 1] == UInt8(ascii: "}"), let open = view[offset..<end].lastIndex(of: UInt8(ascii: "{")) {
+                let digits = view[(open + 1)..<(end - 1)].filter { $0 != UInt8(ascii: "+") }
+                if !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let count = Int(String(decoding: digits, as: UTF8.self)) {
+                    guard count <= maxLiteralSize else { throw IMAPFrameError.literalTooLarge(count, maxLiteralSize) }
+                    let afterLiteral = newline + 1 + count
+                    guard afterLiteral <= view.endIndex else { return .needMoreData }
+                    offset = afterLiteral
+                    continue
+                }
+            }
+            let length = newline + 1 - view.startIndex
+            let frame = buffer.readBytes(length: length) ?? []
+            context.fireChannelRead(wrapInboundOut(frame))
+            return .continue
+        }
+    }
+}
+
+enum IMAPFrameError: Error, CustomStringConvertible {
+    case lineTooLong(Int)
+    case literalTooLarge(Int, Int)
+
+    var description: String {
+        switch self {
+        case .lineTooLong(let limit): "the server sent a line longer than \(limit) bytes"
+        case .literalTooLarge(let size, let limit): "the server announced a literal of \(size) bytes, over the limit of \(limit)"
+        }
+    }
+}

@@ -1,0 +1,153 @@
+/// An IMAP mailbox as a drop. Messages are listed with UID SEARCH (not those marked \Deleted),
+/// fetched with UID FETCH BODY.PEEK[] in batches (so nothing is marked \Seen before it is settled),
+/// and settled with UID MOVE (RFC 6851), or COPY + STORE \Deleted + UID EXPUNGE where MOVE is
+/// missing; a missing folder is created. A changed UIDVALIDITY makes every earlier reference stale.
+/// A dropped connection is opened again once per operation.
+public actor IMAPDrop: MailDrop {
+    public let settings: IMAPSettings
+    public let processedFolder: String
+    public let quarantineFolder: String
+    private var connection: IMAPConnection?
+    private var uidValidity: UInt64?
+    private var listed: [UInt64] = []
+    private var fetched: [UInt64: [UInt8]] = [:]
+
+    public init(settings: IMAPSettings, processedFolder: String = "Processed", quarantineFolder: String = "Quarantine") {
+        self.settings = settings
+        self.processedFolder = processedFolder
+        self.quarantineFolder = quarantineFolder
+    }
+
+    /// Logs out. Later calls log in again.
+    public func close() async {
+        await connection?.logout()
+        connection = nil
+    }
+
+    /// The capabilities of the current connection (after a first operation).
+    public var capabilities: Set<String> { connection?.capabilities ?? [] }
+
+    public func list() async throws(MailDropError) -> [MessageReference] {
+        try await withConnection { connection throws(MailDropError) in
+            let outcome = try await connection.command("UID SEARCH UNDELETED")
+            var uids: [UInt64] = []
+            for response in outcome.untagged where response.values.first?.atom?.uppercased() == "SEARCH" {
+                uids += response.values.dropFirst().compactMap(\.number)
+            }
+            uids.sort()
+            listed = uids
+            fetched = fetched.filter { uids.contains($0.key) }
+            let validity = uidValidity ?? 0
+            return uids.map { MessageReference(id: "\(validity)/\($0)", location: settings.mailbox) }
+        }
+    }
+
+    public func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8] {
+        let uid = try await checkedUID(message)
+        if let bytes = fetched.removeValue(forKey: uid) { return bytes }
+        return try await withConnection { connection throws(MailDropError) in
+            // This message and the next few listed ones, in one command.
+            let start = listed.firstIndex(of: uid) ?? listed.endIndex
+            let batch = ([uid] + listed[start...].dropFirst().prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
+            let outcome = try await connection.command("UID FETCH \(batch.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])")
+            for response in outcome.untagged {
+                if let item = response.fetched, let fetchedUID = item.uid, let body = item.body { fetched[fetchedUID] = body }
+            }
+            guard let bytes = fetched.removeValue(forKey: uid) else {
+                throw MailDropError(.vanished, "message UID \(uid) is no longer in \(settings.mailbox)")
+            }
+            return bytes
+        }
+    }
+
+    public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
+        let folder: String
+        switch settlement {
+        case .leftInPlace: return
+        case .processed: folder = processedFolder
+        case .quarantined: folder = quarantineFolder
+        }
+        let uid = try await checkedUID(message)
+        fetched[uid] = nil
+        try await withConnection { connection throws(MailDropError) in
+            var failure: MailDropError?
+            do {
+                try await move(uid, to: folder, on: connection)
+            } catch let error as MailDropError {
+                failure = error
+            } catch {
+                failure = MailDropError(.unavailable, "\(error)")
+            }
+            guard let failure else { return }
+            guard failure.code == "TRYCREATE" else { throw failure }
+            try await connection.command("CREATE \(try IMAPConnection.quoted(folder))")
+            try await move(uid, to: folder, on: connection)
+        }
+    }
+
+    private func move(_ uid: UInt64, to folder: String, on connection: IMAPConnection) async throws(MailDropError) {
+        let target = try IMAPConnection.quoted(folder)
+        if connection.capabilities.contains("MOVE"), !settings.ignoreMove {
+            try await connection.command("UID MOVE \(uid) \(target)")
+            return
+        }
+        // RFC 6851 §3.3: what MOVE does, in three steps; the copy comes first, so nothing is lost.
+        try await connection.command("UID COPY \(uid) \(target)")
+        try await connection.command("UID STORE \(uid) +FLAGS.SILENT (\\Deleted)")
+        if connection.capabilities.contains("UIDPLUS") {
+            try await connection.command("UID EXPUNGE \(uid)")
+        }
+        // Without UIDPLUS the message stays, marked \Deleted, and is no longer listed (SEARCH UNDELETED).
+    }
+
+    private func checkedUID(_ message: MessageReference) async throws(MailDropError) -> UInt64 {
+        let parts = message.id.split(separator: "/")
+        guard parts.count == 2, let validity = UInt64(parts[0]), let uid = UInt64(parts[1]) else {
+            throw MailDropError(.configuration, "'\(message.id)' is not an IMAP message reference")
+        }
+        if connection == nil || uidValidity == nil { _ = try await list() }
+        guard validity == uidValidity else {
+            throw MailDropError(.vanished, "UIDVALIDITY of \(settings.mailbox) changed (\(validity) → \(uidValidity ?? 0)); list the mailbox again")
+        }
+        return uid
+    }
+
+    /// Runs `body` on a logged-in connection with the mailbox selected; after a dropped connection,
+    /// connects again and runs it once more.
+    private func withConnection<T: Sendable>(_ body: (IMAPConnection) async throws(MailDropError) -> T) async throws(MailDropError) -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let connection = try await connected()
+            let result: Result<T, MailDropError>
+            do {
+                result = .success(try await body(connection))
+            } catch {
+                result = .failure(error)
+            }
+            if case .failure(let error) = result, error.kind == .unavailable, !connection.isActive, attempt == 1 {
+                self.connection = nil
+                continue
+            }
+            return try result.get()
+        }
+    }
+
+    private func connected() async throws(MailDropError) -> IMAPConnection {
+        if let connection, connection.isActive { return connection }
+        let connection = try await IMAPConnection.connect(settings)
+        let outcome = try await connection.command("SELECT \(try IMAPConnection.quoted(settings.mailbox))", failure: .configuration)
+        var validity: UInt64?
+        for response in outcome.untagged where response.codeName == "UIDVALIDITY" {
+            validity = response.codeArgument.flatMap { UInt64($0) }
+        }
+        guard let validity else { throw MailDropError(.refused, "the server gave no UIDVALIDITY for \(settings.mailbox)") }
+        if let previous = uidValidity, previous != validity {
+            listed = []
+            fetched = [:]
+        }
+        uidValidity = validity
+        self.connection = connection
+        return connection
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import MailDrop
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct IMAPDropTests {
+    private func deliver(_ dovecot: Dovecot, _ count: Int, size: Int = 0) throws -> [[UInt8]] {
+        try (1...count).map { index in
+            var bytes = Array("From: a@example.com\r\nSubject: message \(index)\r\nMessage-ID: <m\(index)@example.com>\r\n\r\nbody \(index)\r\n".utf8)
+            if size > 0 { bytes += (0..<size).map { UInt8(0x41 + $0 % 26) } + [0x0D, 0x0A] }
+            try Maildir.deliver(bytes, to: dovecot.maildir, name: "\(1_700_000_000 + index).M\(index).test")
+            return bytes
+        }
+    }
+
+    private func settings(_ dovecot: Dovecot, security: IMAPSettings.Security = .none, password: String? = nil) -> IMAPSettings {
+        IMAPSettings(
+            host: "127.0.0.1", port: security == .implicitTLS ? dovecot.imapsPort ?? 0 : dovecot.port, security: security,
+            user: dovecot.user, password: password ?? dovecot.password, caFile: dovecot.caFile, timeout: 30, fetchBatch: 4)
+    }
+
+    @Test func listFetchAndSettle() async throws {
+        let dovecot = try Dovecot()
+        let sent = try deliver(dovecot, 10)
+        let drop = IMAPDrop(settings: settings(dovecot))
+        let listed = try await drop.list()
+        #expect(listed.count == 10)
+        var received: [[UInt8]] = []
+        for message in listed { received.append(try await drop.fetch(message)) }
+        #expect(Set(received) == Set(sent), "every message byte for byte")
+        try await drop.settle(listed[0], as: .processed)
+        try await drop.settle(listed[1], as: .quarantined)
+        try await drop.settle(listed[2], as: .leftInPlace)
+        #expect(try await drop.list().count == 8)
+        #expect(await drop.capabilities.contains("MOVE"))
+        await drop.close()
+        #expect(dovecot.files(in: ".Processed").count == 1)
+        #expect(dovecot.files(in: ".Quarantine").count == 1)
+        #expect(dovecot.files(in: "").count == 8)
+        #expect(dovecot.files(in: "").allSatisfy { !$0.contains(":2,S") }, "nothing was marked \\Seen: BODY.PEEK")
+    }
+
+    @Test func fallbackWithoutMove() async throws {
+        let dovecot = try Dovecot()
+        _ = try deliver(dovecot, 3)
+        var plain = settings(dovecot)
+        plain.ignoreMove = true
+        let drop = IMAPDrop(settings: plain)
+        let listed = try await drop.list()
+        try await drop.settle(listed[0], as: .processed)
+        try await drop.settle(listed[1], as: .processed)
+        #expect(try await drop.list().map(\.id) == [listed[2].id])
+        await drop.close()
+        #expect(dovecot.files(in: ".Processed").count == 2)
+        #expect(dovecot.files(in: "").count == 1, "COPY, STORE \\Deleted and UID EXPUNGE moved them")
+    }
+
+    @Test func largeMessagesArriveWhole() async throws {
+        let dovecot = try Dovecot()
+        let sent = try deliver(dovecot, 2, size: 3_000_000)
+        let drop = IMAPDrop(settings: settings(dovecot))
+        let listed = try await drop.list()
+        let first = try await drop.fetch(listed[0])
+        let second = try await drop.fetch(listed[1])
+        #expect(Set([first, second]) == Set(sent))
+        await drop.close()
+    }
+
+    @Test func tlsBothWaysAndVerification() async throws {
+        let dovecot = try Dovecot(tls: true)
+        _ = try deliver(dovecot, 1)
+        for security in [IMAPSettings.Security.implicitTLS, .startTLS] {
+            let drop = IMAPDrop(settings: settings(dovecot, security: security))
+            #expect(try await drop.list().count == 1, "\(security)")
+            await drop.close()
+        }
+        // A CA we do not trust is refused, whichever way TLS starts.
+        var untrusted = settings(dovecot, security: .implicitTLS)
+        untrusted.caFile = nil
+        await #expect(throws: MailDropError.self) { try await IMAPDrop(settings: untrusted).list() }
+        var byName = settings(dovecot, security: .startTLS)
+        byName.host = "localhost"
+        #expect(try await IMAPDrop(settings: byName).list().count == 1, "the certificate names localhost")
+    }
+
+    @Test func wrongPasswordIsARefusal() async throws {
+        let dovecot = try Dovecot()
+        do {
+            _ = try await IMAPDrop(settings: settings(dovecot, password: "wrong")).list()
+            Issue.record("logged in with a wrong password")
+        } catch {
+            #expect(error.kind == .refused, "\(error)")
+            #expect(!error.message.contains("wrong"), "the password is never shown")
+        }
+    }
+
+    @Test func reconnectsAfterTheServerDropsTheConnection() async throws {
+        let dovecot = try Dovecot()
+        _ = try deliver(dovecot, 3)
+        let drop = IMAPDrop(settings: settings(dovecot))
+        let listed = try await drop.list()
+        try dovecot.kickSessions()
+        try await Task.sleep(for: .milliseconds(300))
+        let bytes = try await drop.fetch(listed[0])
+        #expect(!bytes.isEmpty)
+        try await drop.settle(listed[0], as: .processed)
+        await drop.close()
+        #expect(dovecot.files(in: ".Processed").count == 1)
+    }
+
+    @Test func unreachableServerIsUnavailable() async throws {
+        let dovecot = try Dovecot()
+        let plain = settings(dovecot)
+        dovecot.stop()
+        do {
+            _ = try await IMAPDrop(settings: plain).list()
+            Issue.record("listed a stopped server")
+        } catch {
+            #expect(error.kind == .unavailable)
+        }
+    }
+
+    @Test func urls() throws {
+        let imaps = try IMAPSettings(url: "imaps://mail.example.com/Replication", user: "u", password: "p")
+        #expect(imaps.security == .implicitTLS && imaps.port == 993 && imaps.mailbox == "Replication")
+        let imap = try IMAPSettings(url: "imap://mail.example.com:1143", user: "u", password: "p")
+        #expect(imap.security == .startTLS && imap.port == 1143 && imap.mailbox == "INBOX")
+        #expect(try IMAPSettings(url: "imap://h", user: "u", password: "p", allowPlaintext: true).security == .none)
+        #expect(throws: MailDropError.self) { try IMAPSettings(url: "http://h", user: "u", password: "p") }
+    }
+}

@@ -1,0 +1,44 @@
+import MailDrop
+import Testing
+
+struct IMAPResponseTests {
+    private func parse(_ text: String) throws -> IMAPResponse { try IMAPResponse(parsing: Array(text.utf8)) }
+
+    @Test func statusResponsesAndCodes() throws {
+        let tagged = try parse("B7 NO [TRYCREATE] Mailbox doesn't exist: Processed\r\n")
+        #expect(tagged.kind == .tagged("B7") && tagged.status == .no && tagged.codeName == "TRYCREATE")
+        #expect(tagged.text == "Mailbox doesn't exist: Processed")
+        let validity = try parse("* OK [UIDVALIDITY 1795942949] UIDs valid\r\n")
+        #expect(validity.kind == .untagged && validity.codeName == "UIDVALIDITY" && validity.codeArgument == "1795942949")
+        let greeting = try parse("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Dovecot ready.\r\n")
+        #expect(greeting.codeArgument == "IMAP4rev1 SASL-IR AUTH=PLAIN")
+        #expect(try parse("+ \r\n").kind == .continuation)
+        #expect(try parse("* BYE Logging out\r\n").status == .bye)
+    }
+
+    @Test func dataResponses() throws {
+        #expect(try parse("* SEARCH 1 5 9\r\n").values.compactMap(\.number) == [1, 5, 9])
+        #expect(try parse("* 3 EXISTS\r\n").values == [.atom("3"), .atom("EXISTS")])
+        let flags = try parse("* FLAGS (\\Answered \\Flagged \\Deleted)\r\n")
+        #expect(flags.values.last == .list([.atom("\\Answered"), .atom("\\Flagged"), .atom("\\Deleted")]))
+    }
+
+    @Test func fetchWithLiteralOfBinaryBytes() throws {
+        let body: [UInt8] = Array("Subject: x\r\n\r\n".utf8) + [0, 0xFF, 0x0D, 0x0A, 0x29, 0x28]
+        let frame = Array("* 2 FETCH (UID 17 BODY[] {\(body.count)}\r\n".utf8) + body + Array(" FLAGS (\\Seen))\r\n".utf8)
+        let response = try IMAPResponse(parsing: frame)
+        #expect(response.fetched?.uid == 17)
+        #expect(response.fetched?.body == body)
+        let quoted = try parse("* 1 FETCH (BODY[] \"a \\\"q\\\" b\" UID 4)\r\n")
+        #expect(quoted.fetched?.body == Array("a \"q\" b".utf8) && quoted.fetched?.uid == 4)
+        let section = try parse("* 1 FETCH (UID 4 BODY[HEADER.FIELDS (FROM TO)] {0}\r\n)\r\n")
+        #expect(section.fetched?.body == [])
+    }
+
+    @Test(arguments: [
+        "", "* 1 FETCH (UID 4\r\n", "* 1 FETCH (BODY[] {10}\r\nshort)\r\n", "* 1 FETCH (BODY[] \"open\r\n", "B1 FETCH x\r\n", "* )\r\n",
+    ])
+    func malformedResponsesAreErrors(_ text: String) {
+        #expect(throws: IMAPSyntaxError.self) { try IMAPResponse(parsing: Array(text.utf8)) }
+    }
+}
