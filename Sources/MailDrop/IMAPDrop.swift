@@ -43,9 +43,10 @@ public actor IMAPDrop: MailDrop {
     }
 
     public func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8] {
-        let uid = try await checkedUID(message)
-        if let bytes = fetched.removeValue(forKey: uid) { return bytes }
+        let (validity, uid) = try parseReference(message)
+        if validity == uidValidity, let bytes = fetched.removeValue(forKey: uid) { return bytes }
         return try await withConnection { connection throws(MailDropError) in
+            try checkValidity(validity)
             // This message and the next few listed ones, in one command.
             let start = listed.firstIndex(of: uid) ?? listed.endIndex
             let batch = ([uid] + listed[start...].dropFirst().prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
@@ -67,9 +68,10 @@ public actor IMAPDrop: MailDrop {
         case .processed: folder = processedFolder
         case .quarantined: folder = quarantineFolder
         }
-        let uid = try await checkedUID(message)
+        let (validity, uid) = try parseReference(message)
         fetched[uid] = nil
         try await withConnection { connection throws(MailDropError) in
+            try checkValidity(validity)
             var failure: MailDropError?
             do {
                 try await move(uid, to: folder, on: connection)
@@ -100,16 +102,20 @@ public actor IMAPDrop: MailDrop {
         // Without UIDPLUS the message stays, marked \Deleted, and is no longer listed (SEARCH UNDELETED).
     }
 
-    private func checkedUID(_ message: MessageReference) async throws(MailDropError) -> UInt64 {
+    private func parseReference(_ message: MessageReference) throws(MailDropError) -> (validity: UInt64, uid: UInt64) {
         let parts = message.id.split(separator: "/")
         guard parts.count == 2, let validity = UInt64(parts[0]), let uid = UInt64(parts[1]) else {
             throw MailDropError(.configuration, "'\(message.id)' is not an IMAP message reference")
         }
-        if connection == nil || uidValidity == nil { _ = try await list() }
+        return (validity, uid)
+    }
+
+    /// Checked on the connection that will use the UID: after a reconnect the mailbox may have a new
+    /// UIDVALIDITY, and then the same number names another message.
+    private func checkValidity(_ validity: UInt64) throws(MailDropError) {
         guard validity == uidValidity else {
             throw MailDropError(.vanished, "UIDVALIDITY of \(settings.mailbox) changed (\(validity) → \(uidValidity ?? 0)); list the mailbox again")
         }
-        return uid
     }
 
     /// Runs `body` on a logged-in connection with the mailbox selected; after a dropped connection,

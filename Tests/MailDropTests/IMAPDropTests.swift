@@ -108,6 +108,29 @@ import Testing
         #expect(dovecot.files(in: ".Processed").count == 1)
     }
 
+    @Test func changedUIDValidityMakesReferencesStale() async throws {
+        let dovecot = try Dovecot()
+        _ = try deliver(dovecot, 2)
+        let drop = IMAPDrop(settings: settings(dovecot))
+        let listed = try await drop.list()
+        // The server forgets its UIDs (as after a restore): the next session gets a new UIDVALIDITY.
+        try dovecot.kickSessions()
+        try await Task.sleep(for: .milliseconds(1_100))  // the session ends, and the next UIDVALIDITY (a time) differs
+        for file in try FileManager.default.contentsOfDirectory(atPath: dovecot.maildir) where file.hasPrefix("dovecot") {
+            try FileManager.default.removeItem(atPath: dovecot.maildir + "/" + file)
+        }
+        do {
+            _ = try await drop.fetch(listed[0])
+            Issue.record("fetched by a UID from another UIDVALIDITY")
+        } catch {
+            #expect(error.kind == .vanished && error.message.contains("UIDVALIDITY"), "\(error)")
+        }
+        let again = try await drop.list()
+        #expect(again.count == 2 && Set(again.map(\.id)).isDisjoint(with: listed.map(\.id)))
+        #expect(try await drop.fetch(again[0]).count > 0)
+        await drop.close()
+    }
+
     @Test func unreachableServerIsUnavailable() async throws {
         let dovecot = try Dovecot()
         let plain = settings(dovecot)
