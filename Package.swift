@@ -30,7 +30,7 @@ let package = Package(
             providers: [.apt(["libldap2-dev", "libsasl2-dev"])]
         ),
         // Value types shared from LDIF to the wire: DN, RDN, Filter, Entry, ChangeRecord, Control.
-        .target(name: "LDAPModel", swiftSettings: strict),
+        .target(name: "LDAPModel", dependencies: ["Coding"], swiftSettings: strict),
         // Byte codecs shared by the parsers (base64).
         .target(name: "Coding", swiftSettings: strict),
         // RFC 2849 reader and writer over bytes.

@@ -1,3 +1,5 @@
+import Coding
+
 /// The few pieces of BER (X.690) the model needs: control values and filters.
 public enum BER {
     /// Tag, definite length, contents.
@@ -5,16 +7,7 @@ public enum BER {
         [tag] + length(contents.count) + contents
     }
 
-    static func length(_ count: Int) -> [UInt8] {
-        if count < 0x80 { return [UInt8(count)] }
-        var bytes: [UInt8] = []
-        var remaining = count
-        while remaining > 0 {
-            bytes.insert(UInt8(remaining & 0xFF), at: 0)
-            remaining >>= 8
-        }
-        return [0x80 | UInt8(bytes.count)] + bytes
-    }
+    static func length(_ count: Int) -> [UInt8] { DERLength.encode(count) }
 
     public static func octetString(_ bytes: [UInt8], tag: UInt8 = 0x04) -> [UInt8] { tlv(tag, bytes) }
 

@@ -62,12 +62,7 @@ public actor IMAPDrop: MailDrop {
     }
 
     public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
-        let folder: String
-        switch settlement {
-        case .leftInPlace: return
-        case .processed: folder = processedFolder
-        case .quarantined: folder = quarantineFolder
-        }
+        guard let folder = settlement.folder(processed: processedFolder, quarantine: quarantineFolder) else { return }
         let (validity, uid) = try parseReference(message)
         fetched[uid] = nil
         try await withConnection { connection throws(MailDropError) in

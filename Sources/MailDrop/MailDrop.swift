@@ -32,6 +32,17 @@ public enum Settlement: Sendable, Hashable {
     case leftInPlace
 }
 
+extension Settlement {
+    /// The folder a settled message moves to; nil when it stays where it is.
+    public func folder(processed: String, quarantine: String) -> String? {
+        switch self {
+        case .processed: processed
+        case .quarantined: quarantine
+        case .leftInPlace: nil
+        }
+    }
+}
+
 /// A drop could not do what was asked.
 public struct MailDropError: Error, Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {

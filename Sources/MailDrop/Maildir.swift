@@ -51,12 +51,7 @@ public struct Maildir: MailDrop {
     }
 
     public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
-        let folder: String
-        switch settlement {
-        case .leftInPlace: return
-        case .processed: folder = processedFolder
-        case .quarantined: folder = quarantineFolder
-        }
+        guard let folder = settlement.folder(processed: processedFolder, quarantine: quarantineFolder) else { return }
         let target = try ensureFolder(folder) + "/cur/" + message.id + ":2,S"
         // rename(2) would replace an existing file: refuse instead, so nothing is ever lost.
         guard !FileManager.default.fileExists(atPath: target) else {

@@ -165,16 +165,7 @@ enum DERNode {
         header(of: node, contentLength: children.map(\.count).reduce(0, +)) + children.flatMap { $0 }
     }
 
-    static func length(_ count: Int) -> [UInt8] {
-        if count < 0x80 { return [UInt8(count)] }
-        var bytes: [UInt8] = []
-        var remaining = count
-        while remaining > 0 {
-            bytes.insert(UInt8(remaining & 0xFF), at: 0)
-            remaining >>= 8
-        }
-        return [0x80 | UInt8(bytes.count)] + bytes
-    }
+    static func length(_ count: Int) -> [UInt8] { DERLength.encode(count) }
 }
 
 /// S/MIME signs the canonical form of an entity: every line ended by CRLF (RFC 8551 §3.1.1).

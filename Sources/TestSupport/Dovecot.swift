@@ -11,43 +11,24 @@ public final class Dovecot: @unchecked Sendable {
     /// The user's Maildir on the server side: deliver into its new/ folder.
     public let maildir: String
     public let caFile: String?
-    private let lock = NSLock()
-    private var running = true
+    private let sandbox: Sandbox
 
     public static var script: String { Slapd.repositoryRoot.appendingPathComponent("scripts/dovecot-sandbox").path }
 
     public init(tls: Bool = false) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-dovecot-\(UUID().uuidString.prefix(8))")
-        let output = try Command.run(Self.script, ["start", directory.path] + (tls ? ["--tls"] : []))
-        guard output.status == 0 else {
-            try? FileManager.default.removeItem(at: directory)
-            throw HarnessError(message: "dovecot-sandbox start failed (\(output.status)): \(output.stderr)")
-        }
-        var values: [String: String] = [:]
-        for line in output.stdout.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-        }
-        self.directory = directory
-        port = Int(values["DOVECOT_PORT"] ?? "") ?? 0
-        imapsPort = Int(values["DOVECOT_IMAPS_PORT"] ?? "")
-        user = values["DOVECOT_USER"] ?? ""
-        password = values["DOVECOT_PASSWORD"] ?? ""
-        maildir = values["DOVECOT_MAILDIR"] ?? ""
-        caFile = values["DOVECOT_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let sandbox = try Sandbox(script: Self.script, name: "dovecot", arguments: tls ? ["--tls"] : [])
+        self.sandbox = sandbox
+        directory = sandbox.directory
+        port = Int(sandbox["DOVECOT_PORT"] ?? "") ?? 0
+        imapsPort = Int(sandbox["DOVECOT_IMAPS_PORT"] ?? "")
+        user = sandbox["DOVECOT_USER"] ?? ""
+        password = sandbox["DOVECOT_PASSWORD"] ?? ""
+        maildir = sandbox["DOVECOT_MAILDIR"] ?? ""
+        caFile = sandbox["DOVECOT_CA_FILE"]
     }
 
-    deinit { stop() }
-
-    public func stop() {
-        lock.lock()
-        let wasRunning = running
-        running = false
-        lock.unlock()
-        guard wasRunning else { return }
-        _ = try? Command.run(Self.script, ["stop", directory.path])
-        try? FileManager.default.removeItem(at: directory)
-    }
+    /// Stops Dovecot and removes its directory. Safe to call more than once.
+    public func stop() { sandbox.stop() }
 
     /// Ends the user's IMAP sessions from the server side (`doveadm kick`).
     public func kickSessions() throws {

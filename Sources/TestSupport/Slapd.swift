@@ -12,8 +12,7 @@ public final class Slapd: @unchecked Sendable {
     public let rootPassword: String
     public let passwordFile: String
     public let caFile: String?
-    private let lock = NSLock()
-    private var running = true
+    private let sandbox: Sandbox
 
     public struct Options: Sendable {
         public var seeds: [String] = []
@@ -37,46 +36,26 @@ public final class Slapd: @unchecked Sendable {
     public static var sandboxScript: String { repositoryRoot.appendingPathComponent("scripts/slapd-sandbox").path }
 
     public init(_ options: Options = Options()) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-slapd-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var arguments = ["start", directory.path, "--suffix", options.suffix]
+        var arguments = ["--suffix", options.suffix]
         for seed in options.seeds { arguments += ["--seed", seed] }
         if options.noSync { arguments.append("--nosync") }
         if options.tls { arguments.append("--tls") }
         if options.overlays { arguments.append("--overlays") }
-        let output = try Command.run(Self.sandboxScript, arguments)
-        guard output.status == 0 else {
-            try? FileManager.default.removeItem(at: directory)
-            throw HarnessError(message: "slapd-sandbox start failed (\(output.status)): \(output.stderr)")
-        }
-        var values: [String: String] = [:]
-        for line in output.stdout.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals])] = String(line[line.index(after: equals)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-        }
-        self.directory = directory
-        uri = values["SLAPD_URI"] ?? ""
-        ldapiURI = values["SLAPD_LDAPI"] ?? ""
-        ldapsURI = values["SLAPD_LDAPS_URI"].flatMap { $0.isEmpty ? nil : $0 }
-        suffix = values["SLAPD_SUFFIX"] ?? options.suffix
-        rootDN = values["SLAPD_ROOTDN"] ?? ""
-        rootPassword = values["SLAPD_ROOTPW"] ?? ""
-        passwordFile = values["SLAPD_PASSWORD_FILE"] ?? ""
-        caFile = values["SLAPD_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let sandbox = try Sandbox(script: Self.sandboxScript, name: "slapd", arguments: arguments)
+        self.sandbox = sandbox
+        directory = sandbox.directory
+        uri = sandbox["SLAPD_URI"] ?? ""
+        ldapiURI = sandbox["SLAPD_LDAPI"] ?? ""
+        ldapsURI = sandbox["SLAPD_LDAPS_URI"]
+        suffix = sandbox["SLAPD_SUFFIX"] ?? options.suffix
+        rootDN = sandbox["SLAPD_ROOTDN"] ?? ""
+        rootPassword = sandbox["SLAPD_ROOTPW"] ?? ""
+        passwordFile = sandbox["SLAPD_PASSWORD_FILE"] ?? ""
+        caFile = sandbox["SLAPD_CA_FILE"]
     }
-
-    deinit { stop() }
 
     /// Stops slapd and removes its directory. Safe to call more than once.
-    public func stop() {
-        lock.lock()
-        let wasRunning = running
-        running = false
-        lock.unlock()
-        guard wasRunning else { return }
-        _ = try? Command.run(Self.sandboxScript, ["stop", directory.path])
-        try? FileManager.default.removeItem(at: directory)
-    }
+    public func stop() { sandbox.stop() }
 
     /// Runs `ldapmodify` (the reference client) against this server as the root DN.
     public func ldapmodify(file: String, extra: [String] = []) throws -> Command.Output {
