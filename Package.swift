@@ -49,6 +49,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Every address form (SMTP, EX/MSXCHNGE, X500, X.400, IMCEA, MS, CCMAIL, NOTES), pure.
+        .target(name: "Addressing", dependencies: ["LDAPModel"], swiftSettings: strict),
         // Message sources: Maildir (and IMAP).
         .target(
             name: "MailDrop",
@@ -81,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "bridgehead",
             dependencies: [
-                "Replication", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME",
+                "Replication", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -89,7 +91,7 @@ let package = Package(
         ),
         // Starts throwaway servers (scripts/slapd-sandbox) for the tests.
         .target(name: "TestSupport", dependencies: ["LDAPModel", "LDIF"], swiftSettings: strict),
-        .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .testTarget(name: "LDAPModelTests", dependencies: ["LDAPModel", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SMIMETests",
             dependencies: [
@@ -101,12 +103,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "AddressingTests", dependencies: ["Addressing", "LDAPModel", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "MailDropTests", dependencies: ["MailDrop", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "MIMETests", dependencies: ["MIME", "Coding", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
-            name: "LDIFTests", dependencies: ["LDIF", "LDAPModel"],
+            name: "LDIFTests", dependencies: ["LDIF", "LDAPModel", "TestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import Coding
+
 /// A distinguished name (RFC 4514): a sequence of RDNs, the leftmost (most specific) first.
 ///
 /// Values are bytes, so a DN survives values that are not UTF-8. Equality of the struct is exact;
@@ -325,14 +327,7 @@ private struct DNParser {
 
 @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-@inline(__always) func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case 0x30...0x39: byte - 0x30
-    case 0x41...0x46: byte - 0x41 + 10
-    case 0x61...0x66: byte - 0x61 + 10
-    default: nil
-    }
-}
+@inline(__always) func hexValue(_ byte: UInt8) -> UInt8? { Hex.value(byte) }
 
 func printable(_ byte: UInt8) -> String {
     (0x21...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16, uppercase: true)

@@ -1,3 +1,5 @@
+import Coding
+
 /// Content-Transfer-Encoding (RFC 2045 §6).
 public enum TransferEncoding: String, Sendable, Hashable {
     case sevenBit = "7bit"
@@ -106,7 +108,7 @@ public enum TransferEncoding: String, Sendable, Hashable {
                     soft = true  // "=" at the end of a line: the line break is not part of the text
                     break
                 }
-                guard index + 2 < end, let high = hex(body[index + 1]), let low = hex(body[index + 2]) else {
+                guard index + 2 < end, let high = Hex.value(body[index + 1]), let low = Hex.value(body[index + 2]) else {
                     throw DecodingError(offset: index, reason: "quoted-printable: '=' must be followed by two hex digits or a line break")
                 }
                 out.append(high << 4 | low)
@@ -120,14 +122,5 @@ public enum TransferEncoding: String, Sendable, Hashable {
             }
         }
         return out
-    }
-
-    private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
     }
 }

@@ -139,3 +139,30 @@ import Testing
         #expect(try run(["compose", "--source", "Site A", "--sequence", "1", "--from", "a@b", "--to", "c@d", changes]).status == 64)
     }
 }
+
+/// `bridgehead address`, offline.
+struct AddressCommandTests {
+    private func run(_ arguments: [String]) throws -> Command.Output { try Command.run(CLITests.binary, arguments) }
+
+    @Test func jsonReport() throws {
+        let output = try run([
+            "address", "--format", "json", "MSXCHNGE:/o=Org/ou=Site/cn=Recipients/cn=jdoe",
+            "IMCEAEX-_o=Org_ou=Site_cn=Recipients_cn=jdoe@gw.example.com", "FAX:+1 555 0100",
+        ])
+        #expect(output.status == 0, "\(output.stderr)")
+        let reports = try #require(try JSONSerialization.jsonObject(with: Data(output.stdoutBytes)) as? [[String: Any]])
+        #expect(reports.count == 3)
+        #expect(reports[0]["type"] as? String == "EX")
+        #expect(reports[0]["address"] as? String == "/o=Org/ou=Site/cn=Recipients/cn=jdoe")
+        #expect(reports[0]["canonical"] as? String == reports[1]["canonical"] as? String)
+        #expect(reports[1]["imceaDomain"] as? String == "gw.example.com")
+        #expect(reports[2]["type"] as? String == "FAX" && reports[2]["unknown"] as? Bool == true)
+    }
+
+    @Test func malformedExits65WithTheReason() throws {
+        let output = try run(["address", "SMTP:jdoe@example.com", "X400:c=US;a= ;g=ABCDEFGHIJKLMNOPQRS;"])
+        #expect(output.status == 65)
+        #expect(output.stdout.contains("SMTP:jdoe@example.com"), "the good one is still shown")
+        #expect(output.stderr.contains("'g'") && output.stderr.contains("16"), "\(output.stderr)")
+    }
+}

@@ -1,24 +1,13 @@
 import LDAPModel
 import LDIF
+import TestSupport
 import Testing
 
 /// Random damage to real files: the reader either reads records that write back to themselves, or
 /// answers with a positioned error; never a crash or a hang. (scripts/fuzz does the same at length.)
 struct LDIFStressTests {
-    /// A small deterministic generator, so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func mutatedFilesNeverCrash() throws {
-        var random = SplitMix(state: 2849)
+        var random = SeededGenerator(seed: 2849)
         let seeds = try ["rfc2849/example1.ldif", "rfc2849/example4.ldif", "rfc2849/example6.ldif", "rfc2849/example7.ldif"].map(Fixtures.bytes)
         let interesting: [UInt8] = Array(":<- \n\r#=,+\\\"".utf8) + [0, 0x80, 0xC3, 0xFF]
         var parsed = 0

@@ -177,6 +177,8 @@ def parse(inp):
         if "@" not in rest: raise ParseError("bad-imcea")
         enc, dom = rest.rsplit("@", 1)
         if not DOTATOM_DOMAIN.match(dom): raise ParseError("bad-imcea")
+        # MS-OXCMAIL legal encoded chars; '@' tolerated (split at last @), as is a bare '+'
+        if not re.match(r"^[A-Za-z0-9=_+@-]*$", enc): raise ParseError("bad-imcea")
         t = m.group(1)
         if t.upper() == "EX" and enc == "": raise ParseError("bad-ex-dn")
         T, a, c = typed(t, imcea_decode(enc), t.upper())
