@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "Replication",
             dependencies: [
-                "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop",
+                "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop", "Addressing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],

@@ -1,10 +1,13 @@
 import Foundation
 import LDAPClient
+import LDAPModel
 import TOMLKit
 
 /// The agent's configuration file (TOML). See examples/bridgehead.toml for every key.
 public struct Configuration: Sendable {
     public var ldap: LDAPSettings
+    public var resolve: ResolveSettings
+    public var sources: [SourceSettings]
     /// The file it was read from; relative paths inside it are taken from its directory.
     public var path: String
 
@@ -22,6 +25,22 @@ public struct Configuration: Sendable {
         public var verifyCertificate: Bool
         public var timeout: Double
         public var stateDN: String?
+    }
+
+    /// How addresses are looked up in the directory (`[resolve]`).
+    public struct ResolveSettings: Sendable, Hashable {
+        /// Search base; nil: the server's first naming context.
+        public var base: String?
+        public var attributes: [String]
+    }
+
+    /// One `[[source]]`: a site whose messages are accepted.
+    public struct SourceSettings: Sendable, Hashable {
+        public var id: String
+        public var addresses: [String]
+        public var certificate: String?
+        public var naming: [NamingRule]
+        public var maxDeletes: Int?
     }
 
     /// Reads and checks a configuration file.
@@ -78,7 +97,45 @@ public struct Configuration: Sendable {
         if settings.startTLS, lower.hasPrefix("ldaps://") || lower.hasPrefix("ldapi://") {
             throw ConfigurationError(file: path, key: "ldap.start_tls", reason: "StartTLS only applies to ldap:// URIs")
         }
-        return Configuration(ldap: settings, path: path)
+        var resolve = ResolveSettings(base: nil, attributes: ["mail", "proxyAddresses", "legacyExchangeDN"])
+        if let table = try reader.table("resolve") {
+            let section = TableReader(table: table, file: path, base: base, prefix: "resolve.")
+            resolve.base = try section.string("base")
+            if let base = resolve.base, DN(base) == nil {
+                throw ConfigurationError(file: path, key: "resolve.base", reason: "'\(base)' is not a DN")
+            }
+            if let attributes = try section.strings("attributes") {
+                guard !attributes.isEmpty, attributes.allSatisfy({ AttributeDescription($0) != nil }) else {
+                    throw ConfigurationError(
+                        file: path, key: "resolve.attributes", reason: "must list attribute names, like [\"mail\", \"proxyAddresses\"]")
+                }
+                resolve.attributes = attributes
+            }
+        }
+        var sources: [SourceSettings] = []
+        for (index, table) in try reader.tables("source").enumerated() {
+            let section = TableReader(table: table, file: path, base: base, prefix: "source[\(index + 1)].")
+            guard let id = try section.string("id"), ReplicationMessage.isValidSource(id) else {
+                throw ConfigurationError(file: path, key: "source[\(index + 1)].id", reason: "missing, or not of the form [a-z0-9._-]+")
+            }
+            guard !sources.contains(where: { $0.id == id }) else {
+                throw ConfigurationError(file: path, key: "source[\(index + 1)].id", reason: "'\(id)' is configured twice")
+            }
+            var naming: [NamingRule] = []
+            for (ruleIndex, rule) in try section.tables("naming").enumerated() {
+                let ruleReader = TableReader(table: rule, file: path, base: base, prefix: "source[\(index + 1)].naming[\(ruleIndex + 1)].")
+                guard let from = try ruleReader.string("from").flatMap(DN.init), let to = try ruleReader.string("to").flatMap(DN.init) else {
+                    throw ConfigurationError(
+                        file: path, key: "source[\(index + 1)].naming[\(ruleIndex + 1)]", reason: "needs from = \"DN\" and to = \"DN\"")
+                }
+                naming.append(NamingRule(from: from, to: to))
+            }
+            sources.append(
+                SourceSettings(
+                    id: id, addresses: try section.strings("addresses") ?? [], certificate: try section.path("certificate"), naming: naming,
+                    maxDeletes: try section.double("max_deletes").map { Int($0) }))
+        }
+        return Configuration(ldap: settings, resolve: resolve, sources: sources, path: path)
     }
 
     /// Connection options for `LDAPConnection`.
@@ -140,6 +197,29 @@ struct TableReader {
     func table(_ key: String) throws(ConfigurationError) -> TOMLTable? {
         guard let value = table[key] else { return nil }
         guard let result = value.table else { throw wrong(key, "a table ([\(prefix + key)])") }
+        return result
+    }
+
+    /// An array of tables (`[[key]]`, or `key = [{…}, {…}]`); empty when absent.
+    func tables(_ key: String) throws(ConfigurationError) -> [TOMLTable] {
+        guard let value = table[key] else { return [] }
+        guard let array = value.array else { throw wrong(key, "an array of tables ([[\(prefix + key)]])") }
+        var result: [TOMLTable] = []
+        for element in array {
+            guard let item = element.table else { throw wrong(key, "an array of tables ([[\(prefix + key)]])") }
+            result.append(item)
+        }
+        return result
+    }
+
+    func strings(_ key: String) throws(ConfigurationError) -> [String]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else { throw wrong(key, "an array of strings") }
+        var result: [String] = []
+        for element in array {
+            guard let text = element.string else { throw wrong(key, "an array of strings") }
+            result.append(text)
+        }
         return result
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LDAPClient
 import Logging
+import Replication
 
 @main
 struct Bridgehead: AsyncParsableCommand {
@@ -11,7 +12,7 @@ struct Bridgehead: AsyncParsableCommand {
             Exit codes follow sysexits(3): 0 ok, 64 usage, 65 bad input, 69 LDAP or mail server \
             unavailable, 75 another run holds the lock, 78 configuration error.
             """,
-        subcommands: [LDIFCommand.self, ApplyCommand.self, DecodeCommand.self, ComposeCommand.self, AddressCommand.self]
+        subcommands: [LDIFCommand.self, ApplyCommand.self, DecodeCommand.self, ComposeCommand.self, AddressCommand.self, ResolveCommand.self]
     )
 }
 
@@ -22,6 +23,16 @@ enum Exit {
     static let unavailable = ExitCode(69)
     static let tempFail = ExitCode(75)
     static let configuration = ExitCode(78)
+
+    /// Reads the configuration, or says what is wrong with it and exits 78.
+    static func loadConfiguration(_ path: String) throws -> Configuration {
+        do {
+            return try Configuration.load(path: path)
+        } catch {
+            printError("\(error)")
+            throw configuration
+        }
+    }
 
     /// Prints an LDAP failure and chooses the exit code: 69 when the server could not be reached
     /// (cron will try again), `refusal` when it answered no.

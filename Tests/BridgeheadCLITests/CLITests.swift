@@ -166,3 +166,56 @@ struct AddressCommandTests {
         #expect(output.stderr.contains("'g'") && output.stderr.contains("16"), "\(output.stderr)")
     }
 }
+
+/// `bridgehead resolve`, against a real slapd.
+struct ResolveCommandTests {
+    @Test func resolvesAndExplains() throws {
+        let seed = FileManager.default.temporaryDirectory.appendingPathComponent("resolve-\(UUID().uuidString).ldif")
+        try Data(
+            """
+            dn: ou=people,dc=example,dc=com
+            objectClass: organizationalUnit
+            ou: people
+
+            dn: cn=John Doe,ou=people,dc=example,dc=com
+            objectClass: inetOrgPerson
+            objectClass: bridgeheadMailRecipient
+            cn: John Doe
+            sn: Doe
+            mail: jdoe@site-b.example.com
+            legacyExchangeDN: /o=Org/ou=SiteB/cn=Recipients/cn=jdoe
+
+            """.utf8
+        ).write(to: seed)
+        defer { try? FileManager.default.removeItem(at: seed) }
+        let slapd = try Slapd(.init(seeds: [seed.path]))
+        let config = slapd.directory.appendingPathComponent("bridgehead.toml").path
+        try Data(
+            """
+            [ldap]
+            uri = "\(slapd.uri)"
+            bind_dn = "\(slapd.rootDN)"
+            password_file = "rootpw"
+
+            [[source]]
+            id = "site-a"
+            naming = [{ from = "ou=SiteA,o=Org", to = "ou=people,dc=example,dc=com" }]
+
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
+        let run = { (arguments: [String]) throws -> Command.Output in try Command.run(CLITests.binary, ["resolve", "--config", config] + arguments) }
+
+        let found = try run(["--format", "json", "MSXCHNGE:/o=Org/ou=SiteB/cn=Recipients/cn=jdoe", "jdoe@site-b.example.com"])
+        #expect(found.status == 0, "\(found.stderr)")
+        let lines = try #require(try JSONSerialization.jsonObject(with: Data(found.stdoutBytes)) as? [[String: Any]])
+        #expect(lines.map { $0["dn"] as? String } == ["cn=John Doe,ou=people,dc=example,dc=com", "cn=John Doe,ou=people,dc=example,dc=com"])
+
+        let ruled = try run(["--source", "site-a", "cn=John Doe,ou=SiteA,o=Org"])
+        #expect(ruled.status == 0 && ruled.stdout.contains("resolved: cn=John Doe,ou=people,dc=example,dc=com (by naming rule"))
+
+        let missing = try run(["SMTP:nobody@site-b.example.com"])
+        #expect(missing.status == 1 && missing.stdout.contains("not found"))
+        #expect(try run(["--source", "nowhere", "a@b.example"]).status == 78)
+        #expect(try run(["no address here"]).status == 65)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import LDAPModel
 import Replication
 import Testing
 
@@ -57,5 +58,19 @@ struct ConfigurationTests {
         let missing = try Configuration.parse(
             "[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"/nonexistent/secret\"\n", path: "/b.toml")
         #expect(throws: ConfigurationError.self) { try missing.credentials() }
+    }
+
+    @Test func sourcesAndResolution() throws {
+        let configuration = try Configuration.load(path: Self.examples.appendingPathComponent("bridgehead.toml").path)
+        #expect(configuration.sources.map(\.id) == ["site-a"])
+        #expect(configuration.sources[0].naming == [NamingRule(from: DN("ou=SiteA,o=Org")!, to: DN("ou=site-a,dc=example,dc=com")!)])
+        #expect(configuration.sources[0].maxDeletes == 500)
+        #expect(configuration.resolve.attributes == ["mail", "proxyAddresses", "legacyExchangeDN"])
+        let bad = "[ldap]\nuri = \"ldap://x\"\n[[source]]\nid = \"Site A\"\n"
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(bad, path: "/b.toml") }
+        let twice = "[ldap]\nuri = \"ldap://x\"\n[[source]]\nid = \"a\"\n[[source]]\nid = \"a\"\n"
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(twice, path: "/b.toml") }
+        let rule = "[ldap]\nuri = \"ldap://x\"\n[[source]]\nid = \"a\"\nnaming = [{ from = \"not a dn\", to = \"o=x\" }]\n"
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(rule, path: "/b.toml") }
     }
 }

@@ -44,13 +44,7 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         common.bootstrapLogging()
         let logger = Logger(label: "bridgehead")
-        let configuration: Configuration
-        do {
-            configuration = try Configuration.load(path: config)
-        } catch {
-            printError("\(error)")
-            throw Exit.configuration
-        }
+        let configuration = try Exit.loadConfiguration(config)
         let source: any ByteSource
         do {
             source = file == "-" ? FileByteSource(handle: .standardInput) : try FileByteSource(path: file)

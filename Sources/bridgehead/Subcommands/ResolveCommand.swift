@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import LDAPClient
+import LDAPModel
+import Replication
+
+struct ResolveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Resolve addresses or source DNs to directory entries, online.",
+        discussion: """
+            Each ADDRESS (any form `bridgehead address` reads) or source DN is resolved as a sync run \
+            would: first by the naming rules of --source (a source DN, or an EX address through its \
+            LDAP form), then by one search of the [resolve] attributes (default mail, proxyAddresses, \
+            legacyExchangeDN) under [resolve] base. The result is the entry's DN, or not found, \
+            ambiguous (several entries) or out of scope. Exit 0 when every address resolved, 1 when \
+            some did not, 65 for input that is not an address, 69 when the server cannot be reached.
+
+            Example:
+              bridgehead resolve --config /etc/bridgehead/bridgehead.toml --source site-a \\
+                'EX:/o=Org/ou=SiteA/cn=Recipients/cn=jdoe' 'SMTP:jdoe@site-b.example.com'
+            """
+    )
+
+    @Option(name: .long, help: "The configuration file (TOML).")
+    var config: String
+
+    @Option(help: "Use the naming rules of this [[source]].")
+    var source: String?
+
+    @Option(help: "Output: text or json.")
+    var format: AddressCommand.Format = .text
+
+    @Argument(help: "Addresses or source DNs (quote them).")
+    var addresses: [String]
+
+    func run() async throws {
+        let configuration = try Exit.loadConfiguration(config)
+        var naming: [NamingRule] = []
+        if let source {
+            guard let settings = configuration.sources.first(where: { $0.id == source }) else {
+                printError("\(config): no [[source]] with id = \"\(source)\"")
+                throw Exit.configuration
+            }
+            naming = settings.naming
+        }
+        let results: [Resolution]
+        do {
+            let connection = try await LDAPConnection.connect(configuration.connectionOptions, credentials: try configuration.credentials())
+            let base: DN
+            if let text = configuration.resolve.base, let dn = DN(text) {
+                base = dn
+            } else {
+                guard let first = try await connection.rootDSE().strings("namingContexts").first, let dn = DN(first) else {
+                    printError("the server names no naming context; set [resolve] base")
+                    throw Exit.configuration
+                }
+                base = dn
+            }
+            let resolver = AddressResolver(connection: connection, base: base, attributes: configuration.resolve.attributes, naming: naming)
+            results = try await resolver.resolve(addresses)
+            await connection.close()
+        } catch let error as ConfigurationError {
+            printError("\(error)")
+            throw Exit.configuration
+        } catch let error as LDAPError {
+            throw Exit.report(error, refusal: Exit.configuration)
+        }
+        struct Line: Encodable {
+            var input: String
+            var result: String
+            var dn: String?
+            var via: String?
+            var candidates: [String]?
+            var reason: String?
+        }
+        let lines = zip(addresses, results).map { input, result -> Line in
+            switch result {
+            case .resolved(let dn, let via): Line(input: input, result: "resolved", dn: dn.description, via: via)
+            case .notFound: Line(input: input, result: "not found")
+            case .ambiguous(let dns): Line(input: input, result: "ambiguous", candidates: dns.map(\.description))
+            case .outOfScope(let dn): Line(input: input, result: "out of scope", dn: dn.description)
+            case .invalid(let reason): Line(input: input, result: "invalid", reason: reason)
+            }
+        }
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            FileHandleOutput.write([UInt8](try encoder.encode(lines)) + [0x0A], to: 1)
+        case .text:
+            for line in lines {
+                var text = "\(line.input)\n  \(line.result)"
+                if let dn = line.dn { text += ": \(dn)" }
+                if let via = line.via { text += " (by \(via))" }
+                if let candidates = line.candidates { text += ": " + candidates.joined(separator: "; ") }
+                if let reason = line.reason { text += ": \(reason)" }
+                FileHandleOutput.write(text + "\n", to: 1)
+            }
+        }
+        if lines.contains(where: { $0.result == "invalid" }) { throw Exit.dataError }
+        if lines.contains(where: { $0.result != "resolved" }) { throw ExitCode(1) }
+    }
+}
