@@ -76,4 +76,17 @@ struct AddressTableTests {
         let all = classes.values.compactMap(\.first)
         #expect(Set(all).count == all.count, "distinct classes never share a canonical form")
     }
+
+    /// decode → IMCEA encode → decode gives the same address, for every valid row whose type IMCEA can carry.
+    @Test func everyValidRowRoundTripsThroughIMCEA() throws {
+        var checked = 0
+        for row in Self.rows where row.error.isEmpty {
+            guard let address = try? AddressParser.parse(row.input), address.type.allSatisfy({ $0.isLetter || $0.isNumber }) else { continue }
+            let encoded = IMCEA.encode(type: address.type, address: address.value, domain: "gw.example.com")
+            let again = try AddressParser.parse(encoded)
+            #expect(again.canonical == address.canonical || address.isUnknownType, "\(row.input) → \(encoded)")
+            checked += 1
+        }
+        #expect(checked >= 150)
+    }
 }
