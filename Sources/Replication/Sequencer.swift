@@ -1,0 +1,57 @@
+import Foundation
+
+/// What a run does with one message, from its source's sequence alone.
+public enum SequenceDecision: Sendable, Hashable {
+    /// The next in line: apply it (messages to apply come out in the order to apply them).
+    case apply
+    /// Its sequence was applied before (or it repeats one applied in this run): settle it as processed.
+    case duplicate(lastApplied: UInt64)
+    /// A message before it is missing: leave it in the drop until `waitingFor` arrives.
+    case held(waitingFor: UInt64, waitedSince: Date)
+}
+
+/// Orders the messages of a run (DESIGN.md: exactly once, in order, a gap is held and reported).
+/// Per source: sequence ≤ last applied → duplicate; last applied + 1 → apply, and so on while the
+/// sequence continues; anything beyond a gap → held. Arrival order does not matter.
+public enum Sequencer {
+    public struct Message<ID: Hashable & Sendable>: Sendable {
+        public var id: ID
+        public var source: String
+        public var sequence: UInt64
+        /// When the drop received it (file time, or IMAP INTERNALDATE).
+        public var received: Date
+
+        public init(id: ID, source: String, sequence: UInt64, received: Date) {
+            self.id = id
+            self.source = source
+            self.sequence = sequence
+            self.received = received
+        }
+    }
+
+    /// Decisions for every message: the ones to apply first, in application order (sources one after
+    /// another, each in sequence order), then the duplicates and the held ones.
+    public static func plan<ID>(_ messages: [Message<ID>], lastApplied: [String: UInt64]) -> [(message: Message<ID>, decision: SequenceDecision)] {
+        var toApply: [(Message<ID>, SequenceDecision)] = []
+        var others: [(Message<ID>, SequenceDecision)] = []
+        let bySource = Dictionary(grouping: messages, by: \.source)
+        for source in bySource.keys.sorted() {
+            let sorted = bySource[source]!.sorted { ($0.sequence, $0.received) < ($1.sequence, $1.received) }
+            var last = lastApplied[source] ?? 0
+            var gap: UInt64?
+            for message in sorted {
+                if message.sequence <= last {
+                    others.append((message, .duplicate(lastApplied: last)))
+                } else if gap == nil, message.sequence == last + 1 {
+                    toApply.append((message, .apply))
+                    last = message.sequence
+                } else {
+                    gap = gap ?? last + 1
+                    let oldest = sorted.filter { $0.sequence > last }.map(\.received).min() ?? message.received
+                    others.append((message, .held(waitingFor: gap!, waitedSince: oldest)))
+                }
+            }
+        }
+        return toApply + others
+    }
+}
