@@ -54,6 +54,57 @@ public final class Slapd: @unchecked Sendable {
         caFile = sandbox["SLAPD_CA_FILE"]
     }
 
+    /// A slapd seeded with LDIF content records given as text.
+    public convenience init(seedLDIF: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-seed-\(UUID().uuidString).ldif")
+        try Data(seedLDIF.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try self.init(Options(seeds: [file.path]))
+    }
+
+    /// Recipients in several address forms, for resolution tests: John Doe (mail, legacyExchangeDN,
+    /// SMTP/X500/X400 proxies), two entries sharing one mail (ambiguous), a group outside ou=people.
+    public static let recipients = """
+        dn: ou=people,dc=example,dc=com
+        objectClass: organizationalUnit
+        ou: people
+
+        dn: ou=groups,dc=example,dc=com
+        objectClass: organizationalUnit
+        ou: groups
+
+        dn: cn=John Doe,ou=people,dc=example,dc=com
+        objectClass: inetOrgPerson
+        objectClass: bridgeheadMailRecipient
+        cn: John Doe
+        sn: Doe
+        mail: jdoe@site-b.example.com
+        legacyExchangeDN: /o=Org/ou=SiteB/cn=Recipients/cn=jdoe
+        proxyAddresses: SMTP:john.doe@site-b.example.com
+        proxyAddresses: X500:/o=Org/ou=OldSite/cn=Recipients/cn=jdoe
+        proxyAddresses: X400:c=US;a= ;p=Org;o=SiteB;s=Doe;g=John;
+
+        dn: cn=Ann Twin,ou=people,dc=example,dc=com
+        objectClass: inetOrgPerson
+        cn: Ann Twin
+        sn: Twin
+        mail: twins@site-b.example.com
+
+        dn: cn=Bob Twin,ou=people,dc=example,dc=com
+        objectClass: inetOrgPerson
+        cn: Bob Twin
+        sn: Twin
+        mail: twins@site-b.example.com
+
+        dn: cn=admins,ou=groups,dc=example,dc=com
+        objectClass: groupOfNames
+        objectClass: bridgeheadMailRecipient
+        cn: admins
+        member: cn=John Doe,ou=people,dc=example,dc=com
+        mail: admins@site-b.example.com
+
+        """
+
     /// Stops slapd and removes its directory. Safe to call more than once.
     public func stop() { sandbox.stop() }
 

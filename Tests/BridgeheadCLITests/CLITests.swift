@@ -170,25 +170,7 @@ struct AddressCommandTests {
 /// `bridgehead resolve`, against a real slapd.
 struct ResolveCommandTests {
     @Test func resolvesAndExplains() throws {
-        let seed = FileManager.default.temporaryDirectory.appendingPathComponent("resolve-\(UUID().uuidString).ldif")
-        try Data(
-            """
-            dn: ou=people,dc=example,dc=com
-            objectClass: organizationalUnit
-            ou: people
-
-            dn: cn=John Doe,ou=people,dc=example,dc=com
-            objectClass: inetOrgPerson
-            objectClass: bridgeheadMailRecipient
-            cn: John Doe
-            sn: Doe
-            mail: jdoe@site-b.example.com
-            legacyExchangeDN: /o=Org/ou=SiteB/cn=Recipients/cn=jdoe
-
-            """.utf8
-        ).write(to: seed)
-        defer { try? FileManager.default.removeItem(at: seed) }
-        let slapd = try Slapd(.init(seeds: [seed.path]))
+        let slapd = try Slapd(seedLDIF: Slapd.recipients)
         let config = slapd.directory.appendingPathComponent("bridgehead.toml").path
         try Data(
             """

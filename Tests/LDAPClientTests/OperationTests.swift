@@ -132,14 +132,23 @@ import Testing
         #expect(after.dn.matches(entry))
     }
 
+    // Modifies, not deletes: slapd 2.5.13 fails or drops the connection on several shapes of deletes
+    // inside a transaction (docs/slapd-transactions.md); and one request at a time (window 1), since
+    // slapd may queue pipelined requests of a transaction out of order.
     @Test func transactionsCommitAbortAndRollBack() async throws {
         let slapd = try Slapd()
         let connection = try await slapd.rootConnection()
         let names = ["a", "b", "c"]
         let adds = names.map { ChangeRecord.add(person(slapd.base.child(RDN("cn", $0)), cn: $0, sn: "S")) }
+        let describe = { (name: String, text: String) in
+            ChangeRecord(dn: slapd.base.child(RDN("cn", name)), change: .modify([Modification(.replace, "description", strings: [text])]))
+        }
+        let described = { (other: LDAPConnection) async throws -> Int in
+            try await other.search(base: slapd.base, scope: .oneLevel, filter: .present("description")).count
+        }
 
         let committed = try await connection.beginTransaction()
-        let results = try await connection.pipeline(adds, controls: [committed.control])
+        let results = try await connection.pipeline(adds, controls: [committed.control], window: 1)
         #expect(results.allSatisfy { $0.code == .success })
         let other = try await slapd.rootConnection()
         #expect(try await other.search(base: slapd.base, scope: .oneLevel).isEmpty, "nothing is visible before the commit")
@@ -147,28 +156,22 @@ import Testing
         #expect(try await other.search(base: slapd.base, scope: .oneLevel).count == 3)
 
         let aborted = try await connection.beginTransaction()
-        for name in names {
-            try await connection.apply(ChangeRecord(dn: slapd.base.child(RDN("cn", name)), change: .delete), controls: [aborted.control])
-        }
+        for name in names { try await connection.apply(describe(name, "aborted"), controls: [aborted.control]) }
         try await connection.abort(aborted)
-        #expect(try await other.search(base: slapd.base, scope: .oneLevel).count == 3, "abort drops the deletes")
+        #expect(try await described(other) == 0, "abort drops the modifies")
 
         // One failing operation fails the commit and rolls back the ones before it.
         let failing = try await connection.beginTransaction()
-        let batch = [
-            ChangeRecord(dn: slapd.base.child(RDN("cn", "a")), change: .delete),
-            ChangeRecord(dn: slapd.base.child(RDN("cn", "ghost")), change: .delete),
-            ChangeRecord(dn: slapd.base.child(RDN("cn", "b")), change: .delete),
-        ]
-        let queued = try await connection.pipeline(batch, controls: [failing.control])
+        let queued = try await connection.pipeline(
+            [describe("a", "x"), describe("ghost", "x"), describe("b", "x")], controls: [failing.control], window: 1)
         do {
             try await connection.commit(failing)
-            Issue.record("a transaction with a failing delete committed")
+            Issue.record("a transaction with a failing modify committed")
         } catch {
             #expect(error.code == .noSuchObject)
             #expect(error.failedMessageID == queued[1].messageID, "the server names the failing operation")
         }
-        #expect(try await other.search(base: slapd.base, scope: .oneLevel).count == 3, "the delete before the failing one was rolled back")
+        #expect(try await described(other) == 0, "the modify before the failing one was rolled back")
     }
 
     @Test func pipelinedThousandAdds() async throws {

@@ -6,52 +6,8 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct AddressResolverTests {
-    static let seed = """
-        dn: ou=people,dc=example,dc=com
-        objectClass: organizationalUnit
-        ou: people
-
-        dn: ou=groups,dc=example,dc=com
-        objectClass: organizationalUnit
-        ou: groups
-
-        dn: cn=John Doe,ou=people,dc=example,dc=com
-        objectClass: inetOrgPerson
-        objectClass: bridgeheadMailRecipient
-        cn: John Doe
-        sn: Doe
-        mail: jdoe@site-b.example.com
-        legacyExchangeDN: /o=Org/ou=SiteB/cn=Recipients/cn=jdoe
-        proxyAddresses: SMTP:john.doe@site-b.example.com
-        proxyAddresses: X500:/o=Org/ou=OldSite/cn=Recipients/cn=jdoe
-        proxyAddresses: X400:c=US;a= ;p=Org;o=SiteB;s=Doe;g=John;
-
-        dn: cn=Ann Twin,ou=people,dc=example,dc=com
-        objectClass: inetOrgPerson
-        cn: Ann Twin
-        sn: Twin
-        mail: twins@site-b.example.com
-
-        dn: cn=Bob Twin,ou=people,dc=example,dc=com
-        objectClass: inetOrgPerson
-        cn: Bob Twin
-        sn: Twin
-        mail: twins@site-b.example.com
-
-        dn: cn=admins,ou=groups,dc=example,dc=com
-        objectClass: groupOfNames
-        objectClass: bridgeheadMailRecipient
-        cn: admins
-        member: cn=John Doe,ou=people,dc=example,dc=com
-        mail: admins@site-b.example.com
-
-        """
-
     private func setUp() async throws -> (Slapd, LDAPConnection) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("resolver-seed-\(UUID().uuidString).ldif")
-        try Data(Self.seed.utf8).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let slapd = try Slapd(.init(seeds: [file.path]))
+        let slapd = try Slapd(seedLDIF: Slapd.recipients)
         let connection = try await LDAPConnection.connect(
             LDAPConnectionOptions(uri: slapd.uri), credentials: .simple(dn: slapd.rootDN, password: Array(slapd.rootPassword.utf8)))
         return (slapd, connection)
