@@ -50,7 +50,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Every address form (SMTP, EX/MSXCHNGE, X500, X.400, IMCEA, MS, CCMAIL, NOTES), pure.
-        .target(name: "Addressing", dependencies: ["LDAPModel"], swiftSettings: strict),
+        .target(name: "Addressing", dependencies: ["Coding", "LDAPModel"], swiftSettings: strict),
         // Message sources: Maildir (and IMAP).
         .target(
             name: "MailDrop",

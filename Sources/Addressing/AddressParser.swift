@@ -1,3 +1,5 @@
+import Coding
+
 /// Reads an address in any supported form. See `Address`.
 public enum AddressParser {
     public static func parse(_ text: String, limits: AddressLimits = AddressLimits()) throws(AddressError) -> Address {

@@ -1,3 +1,5 @@
+import Coding
+
 /// An X.400 O/R address (Exchange's semicolon form `c=US;a= ;p=Org;o=Site;s=Doe;g=John;`, or the slash
 /// form `/c=US/a= /p=Org/…/`). Attribute order and case do not matter for equality.
 public struct X400Address: Hashable, Sendable {
@@ -122,14 +124,5 @@ public struct X400Address: Hashable, Sendable {
             throw AddressError("the domain-defined attribute type '\(key.dropFirst(4))' is longer than 8 characters")
         }
         return address
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -28,46 +28,65 @@ public enum Base64 {
         public var reason: String
     }
 
-    /// Strict decoding: only the alphabet, `=` padding at the end, length a multiple of four.
-    public static func decode(_ text: some Collection<UInt8>) throws(DecodingError) -> [UInt8] {
-        let input = Array(text)
-        if let bad = input.firstIndex(where: { table[Int($0)] < 0 && $0 != UInt8(ascii: "=") }) {
-            let byte = input[bad]
-            let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
-            throw DecodingError(offset: bad, reason: "\(shown) is not a base64 character")
+    /// How lenient decoding is.
+    public struct DecodingOptions: Sendable, Hashable {
+        /// Skip line breaks, spaces and tabs (MIME bodies, RFC 2045 §6.8); otherwise they are errors.
+        public var ignoresWhitespace: Bool
+        /// Accept a final group without its `=` padding.
+        public var allowsMissingPadding: Bool
+
+        public init(ignoresWhitespace: Bool, allowsMissingPadding: Bool) {
+            self.ignoresWhitespace = ignoresWhitespace
+            self.allowsMissingPadding = allowsMissingPadding
         }
-        guard input.count % 4 == 0 else {
-            throw DecodingError(offset: input.count, reason: "base64 length \(input.count) is not a multiple of 4")
-        }
+
+        /// LDIF's BASE64-STRING: the alphabet and final padding only, length a multiple of four.
+        public static let strict = DecodingOptions(ignoresWhitespace: false, allowsMissingPadding: false)
+        /// MIME bodies and encoded words.
+        public static let mime = DecodingOptions(ignoresWhitespace: true, allowsMissingPadding: true)
+    }
+
+    /// Decodes in one pass, so a large body costs its decoded size and no more. Any character outside
+    /// the alphabet (and, when allowed, white space) is an error at its offset, never silently dropped.
+    public static func decode(_ text: some Collection<UInt8>, options: DecodingOptions = .strict) throws(DecodingError) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            var quad: [Int] = []
-            var padding = 0
-            for offset in index..<(index + 4) {
-                let byte = input[offset]
-                if byte == UInt8(ascii: "=") {
-                    guard offset >= index + 2, index + 4 == input.count else {
-                        throw DecodingError(offset: offset, reason: "'=' padding in the middle of base64")
-                    }
-                    padding += 1
-                    quad.append(0)
-                } else {
-                    guard padding == 0 else { throw DecodingError(offset: offset, reason: "base64 data after '=' padding") }
-                    let value = table[Int(byte)]
-                    guard value >= 0 else {
-                        let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
-                        throw DecodingError(offset: offset, reason: "\(shown) is not a base64 character")
-                    }
-                    quad.append(Int(value))
-                }
+        out.reserveCapacity(text.count / 4 * 3)
+        var quad: UInt32 = 0
+        var count = 0
+        var padding = 0
+        var offset = -1
+        for byte in text {
+            offset += 1
+            if options.ignoresWhitespace, byte == 0x0D || byte == 0x0A || byte == 0x20 || byte == 0x09 { continue }
+            if byte == UInt8(ascii: "=") {
+                padding += 1
+                guard count >= 2, count + padding <= 4 else { throw DecodingError(offset: offset, reason: "'=' padding in the wrong place") }
+                continue
             }
-            let bits = quad[0] << 18 | quad[1] << 12 | quad[2] << 6 | quad[3]
-            out.append(UInt8(bits >> 16 & 0xFF))
-            if padding < 2 { out.append(UInt8(bits >> 8 & 0xFF)) }
-            if padding < 1 { out.append(UInt8(bits & 0xFF)) }
-            index += 4
+            guard padding == 0 else { throw DecodingError(offset: offset, reason: "data after the '=' padding") }
+            let value = table[Int(byte)]
+            guard value >= 0 else {
+                let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
+                throw DecodingError(offset: offset, reason: "\(shown) is not a base64 character")
+            }
+            quad = quad << 6 | UInt32(value)
+            count += 1
+            if count == 4 {
+                out += [UInt8(quad >> 16 & 0xFF), UInt8(quad >> 8 & 0xFF), UInt8(quad & 0xFF)]
+                quad = 0
+                count = 0
+            }
+        }
+        let end = offset + 1
+        if count == 1 { throw DecodingError(offset: end, reason: "the data ends in the middle of a group") }
+        if count > 1, padding == 0, !options.allowsMissingPadding {
+            throw DecodingError(offset: end, reason: "base64 length is not a multiple of 4 (the '=' padding is missing)")
+        }
+        if padding > 0, count + padding != 4 { throw DecodingError(offset: end, reason: "'=' padding in the wrong place") }
+        switch count {
+        case 2: out.append(UInt8(quad >> 4 & 0xFF))
+        case 3: out += [UInt8(quad >> 10 & 0xFF), UInt8(quad >> 2 & 0xFF)]
+        default: break
         }
         return out
     }

@@ -1,3 +1,5 @@
+import Coding
+
 /// Text in the charsets mail uses. Unknown charsets are reported, never guessed.
 public enum Charset {
     /// Decodes `bytes` in `name` (case-insensitive, with the usual aliases). Nil when the charset is
@@ -62,14 +64,4 @@ public enum Charset {
         0xA4: "\u{20AC}", 0xA6: "\u{0160}", 0xA8: "\u{0161}", 0xB4: "\u{017D}", 0xB8: "\u{017E}", 0xBC: "\u{0152}", 0xBD: "\u{0153}",
         0xBE: "\u{0178}",
     ]
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        var slice = Substring(self)
-        while let first = slice.first, characters.contains(first) { slice.removeFirst() }
-        while let last = slice.last, characters.contains(last) { slice.removeLast() }
-        return String(slice)
-    }
 }

@@ -1,3 +1,5 @@
+import Coding
+
 /// A parameterised header value: `type/subtype; name=value` (Content-Type, RFC 2045 §5.1) or
 /// `disposition; name=value` (Content-Disposition, RFC 2183), with RFC 2231 parameters decoded.
 public struct ContentType: Sendable, Hashable {

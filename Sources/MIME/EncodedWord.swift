@@ -42,9 +42,7 @@ enum EncodedWord {
         let bytes: [UInt8]
         switch parts[1].uppercased() {
         case "B":
-            var padded = encoded
-            while padded.count % 4 != 0 { padded.append(UInt8(ascii: "=")) }
-            guard let decoded = try? Base64.decode(padded) else { return nil }
+            guard let decoded = try? Base64.decode(encoded, options: .mime) else { return nil }
             bytes = decoded
         case "Q":
             var decoded: [UInt8] = []

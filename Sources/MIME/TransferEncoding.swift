@@ -31,57 +31,14 @@ public enum TransferEncoding: String, Sendable, Hashable {
         }
     }
 
-    /// Base64 bodies (RFC 2045 §6.8): line breaks and other white space are ignored; any other
-    /// character outside the alphabet is an error, not silently dropped. Decodes in one pass, so a
-    /// large attachment costs its decoded size and no more. Missing final padding is tolerated.
+    /// Base64 bodies (RFC 2045 §6.8): white space ignored, anything else outside the alphabet an error.
     static func decodeBase64(_ body: ArraySlice<UInt8>) throws(DecodingError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(body.count / 4 * 3)
-        var quad: UInt32 = 0
-        var count = 0
-        var padding = 0
-        var paddingStart = body.endIndex
-        for index in body.indices {
-            let byte = body[index]
-            if byte == 0x0D || byte == 0x0A || byte == 0x20 || byte == 0x09 { continue }
-            if byte == UInt8(ascii: "=") {
-                if padding == 0 { paddingStart = index }
-                padding += 1
-                guard count + padding <= 4, count >= 2 else {
-                    throw DecodingError(offset: index, reason: "base64: '=' padding in the wrong place")
-                }
-                continue
-            }
-            guard padding == 0 else { throw DecodingError(offset: index, reason: "base64: data after the '=' padding") }
-            let value = base64Table[Int(byte)]
-            guard value >= 0 else {
-                let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
-                throw DecodingError(offset: index, reason: "base64: \(shown) is not a base64 character")
-            }
-            quad = quad << 6 | UInt32(value)
-            count += 1
-            if count == 4 {
-                out += [UInt8(quad >> 16 & 0xFF), UInt8(quad >> 8 & 0xFF), UInt8(quad & 0xFF)]
-                quad = 0
-                count = 0
-            }
+        do {
+            return try Base64.decode(body, options: .mime)
+        } catch {
+            throw DecodingError(offset: body.startIndex + error.offset, reason: "base64: \(error.reason)")
         }
-        switch count {
-        case 0: break
-        case 2: out.append(UInt8(quad >> 4 & 0xFF))
-        case 3: out += [UInt8(quad >> 10 & 0xFF), UInt8(quad >> 2 & 0xFF)]
-        default: throw DecodingError(offset: paddingStart, reason: "base64: the data ends in the middle of a group")
-        }
-        return out
     }
-
-    private static let base64Table: [Int8] = {
-        var table = [Int8](repeating: -1, count: 256)
-        for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
-            table[Int(byte)] = Int8(index)
-        }
-        return table
-    }()
 
     /// Quoted-printable (RFC 2045 §6.7): `=XX`, soft line breaks, trailing white space dropped.
     static func decodeQuotedPrintable(_ body: ArraySlice<UInt8>) throws(DecodingError) -> [UInt8] {

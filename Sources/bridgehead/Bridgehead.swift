@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LDAPClient
 import Logging
 import Replication
@@ -73,6 +74,13 @@ struct StandardError: TextOutputStream {
 enum FileHandleOutput {
     static func write(_ string: String, to descriptor: Int32) {
         write(Array(string.utf8), to: descriptor)
+    }
+
+    /// `--format json` output: pretty, keys sorted (a stable shape for scripts), on standard output.
+    static func writeJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        write([UInt8](try encoder.encode(value)) + [0x0A], to: 1)
     }
 
     static func write(_ bytes: [UInt8], to descriptor: Int32) {

@@ -61,9 +61,7 @@ struct AddressCommand: ParsableCommand {
         }
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandleOutput.write([UInt8](try encoder.encode(reports)) + [0x0A], to: 1)
+            try FileHandleOutput.writeJSON(reports)
         case .text:
             for report in reports where report.error == nil {
                 var text = "\(report.input)\n  type:      \(report.type ?? "")\(report.unknown == true ? " (unknown type: kept as given)" : "")\n"

@@ -66,10 +66,7 @@ struct DecodeCommand: AsyncParsableCommand {
         case .ldif:
             FileHandleOutput.write(LDIFWriter().render(decoded.message.records), to: 1)
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(DecodeReport(decoded))
-            FileHandleOutput.write([UInt8](data) + [0x0A], to: 1)
+            try FileHandleOutput.writeJSON(DecodeReport(decoded))
         case .text:
             let report = DecodeReport(decoded)
             var text = """

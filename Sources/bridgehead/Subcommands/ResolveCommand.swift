@@ -85,9 +85,7 @@ struct ResolveCommand: AsyncParsableCommand {
         }
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandleOutput.write([UInt8](try encoder.encode(lines)) + [0x0A], to: 1)
+            try FileHandleOutput.writeJSON(lines)
         case .text:
             for line in lines {
                 var text = "\(line.input)\n  \(line.result)"
