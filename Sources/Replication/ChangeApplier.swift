@@ -14,7 +14,7 @@ public struct ChangeApplier: Sendable {
         /// Keep going after a refused record (without transactions only; like `ldapmodify -c`).
         public var continueOnError: Bool
 
-        public init(batchSize: Int = 1000, useTransactions: Bool? = nil, continueOnError: Bool = false) {
+        public init(batchSize: Int = 50, useTransactions: Bool? = nil, continueOnError: Bool = false) {
             self.batchSize = batchSize
             self.useTransactions = useTransactions
             self.continueOnError = continueOnError
@@ -61,7 +61,7 @@ public struct ChangeApplier: Sendable {
             case .change(let record): change = record
             case nil: change = nil
             }
-            // slapd 2.5 mishandles deletes and moves inside transactions (docs/slapd-transactions.md):
+            // slapd 2.5 mishandles deletes and renames inside transactions (docs/slapd-transactions.md):
             // they go alone, outside any transaction, in their place in the sequence.
             let alone = transactions && change.map(\.isUnsafeInTransaction) == true
             if !batch.isEmpty, change == nil || alone {
@@ -152,11 +152,11 @@ public struct ChangeApplier: Sendable {
 }
 
 extension ChangeRecord {
-    /// Deletes and moves to a new parent: slapd 2.5 fails or hangs on them inside a transaction.
+    /// Deletes and renames: slapd 2.5 fails or hangs on deletes and moves inside a transaction, and
+    /// transactions holding plain renames once stopped it too (docs/slapd-transactions.md).
     var isUnsafeInTransaction: Bool {
         switch change {
-        case .delete: true
-        case .modifyDN(_, _, let newSuperior): newSuperior != nil
+        case .delete, .modifyDN: true
         default: false
         }
     }

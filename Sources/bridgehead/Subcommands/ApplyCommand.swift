@@ -25,7 +25,7 @@ struct ApplyCommand: AsyncParsableCommand {
     var config: String
 
     @Option(help: "Records per transaction.")
-    var batchSize = 1000
+    var batchSize = 50
 
     @Flag(inversion: .prefixedNo, help: "Use transactions when the server offers them.")
     var transactions = true
