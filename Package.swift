@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "bridgehead",
             dependencies: [
-                "Replication", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing",
+                "Replication", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing", "MailDrop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -124,7 +124,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BridgeheadCLITests",
-            dependencies: ["bridgehead", "LDIF", "TestSupport"],
+            dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "TestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ]

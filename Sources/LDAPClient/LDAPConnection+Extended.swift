@@ -94,6 +94,11 @@ extension LDAPConnection {
     // txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }
     // txnEndRes ::= SEQUENCE { messageID MessageID OPTIONAL, updatesControls SEQUENCE OF … OPTIONAL }
     private func endTransaction(_ transaction: LDAPTransaction, commit: Bool) async throws(LDAPError) {
+        // slapd 2.5 runs End Transaction on another thread at once, while the thread that answered the
+        // last operation of the transaction may still be tidying that operation up; End Transaction
+        // then frees it under that thread, and slapd crashes (segfaults seen in dmesg under load;
+        // docs/slapd-transactions.md). One plain request in between gives that thread time to finish.
+        _ = try await whoAmI()
         var fields: [[UInt8]] = []
         if !commit { fields.append(BER.boolean(false)) }
         fields.append(BER.octetString(transaction.identifier))

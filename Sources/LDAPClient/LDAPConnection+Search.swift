@@ -169,3 +169,47 @@ private func pagedCookie(_ value: [UInt8]) throws -> [UInt8] {
     guard fields.count == 2, fields[1].tag == 0x04 else { return [] }
     return fields[1].contents
 }
+
+extension LDAPConnection {
+    /// Reads many entries at once: base-scope searches sent without waiting for each answer (up to
+    /// `window` outstanding), answers matched by message id. One result per DN, in order; nil where the
+    /// entry does not exist.
+    public func read(_ dns: [DN], attributes: [String]? = nil, window: Int = 64) async throws(LDAPError) -> [Entry?] {
+        let timeout = self.timeout
+        return try await run { ld throws(LDAPError) in
+            var results = [Entry?](repeating: nil, count: dns.count)
+            var outstanding: [Int32: Int] = [:]
+            var next = 0
+            let arena = CArena()
+            let requested = arena.strings(attributes)
+            while next < dns.count || !outstanding.isEmpty {
+                while next < dns.count, outstanding.count < max(window, 1) {
+                    var msgid: Int32 = 0
+                    let rc = ldap_search_ext(
+                        ld, dns[next].description, SearchScope.base.rawValue, "(objectClass=*)", requested, 0, nil, nil, nil, 0, &msgid)
+                    try check(ld, rc, operation: "read \(dns[next])")
+                    outstanding[msgid] = next
+                    next += 1
+                }
+                let message = try awaitMessage(ld, msgid: LDAP_RES_ANY, timeout: timeout, all: false, operation: "read entries")
+                let msgid = ldap_msgid(message)
+                guard let index = outstanding[msgid] else {
+                    ldap_msgfree(message)
+                    continue
+                }
+                switch UInt(bitPattern: Int(ldap_msgtype(message))) {
+                case UInt(LDAP_RES_SEARCH_ENTRY):
+                    defer { ldap_msgfree(message) }
+                    results[index] = try entry(ld, message, operation: "read \(dns[index])")
+                case UInt(LDAP_RES_SEARCH_RESULT):
+                    outstanding[msgid] = nil
+                    let result = try parseResult(ld, message, operation: "read \(dns[index])")
+                    guard result.code == .success || result.code == .noSuchObject else { throw result.error("read \(dns[index])") }
+                default:
+                    ldap_msgfree(message)
+                }
+            }
+            return results
+        }
+    }
+}

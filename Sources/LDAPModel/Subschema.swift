@@ -46,6 +46,17 @@ public struct Subschema: Sendable, Hashable {
         return nil
     }
 
+    /// The equality matching rule of `name`, following SUP to the type that states it.
+    public func equality(of name: String) -> String? {
+        var current = attributeType(name)
+        var seen: Set<String> = []
+        while let type = current, seen.insert(type.oid).inserted {
+            if let rule = type.equality { return rule }
+            current = type.superior.flatMap(attributeType)
+        }
+        return nil
+    }
+
     public static let dnSyntax = "1.3.6.1.4.1.1466.115.121.1.12"
     public static let nameAndOptionalUIDSyntax = "1.3.6.1.4.1.1466.115.121.1.34"
 

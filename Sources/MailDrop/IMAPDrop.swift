@@ -18,6 +18,14 @@ public actor IMAPDrop: MailDrop {
         self.quarantineFolder = quarantineFolder
     }
 
+    /// The quarantine folder as a drop; settling a message `.processed` moves it back to this mailbox.
+    public nonisolated func quarantine() -> any MailDrop {
+        var view = settings
+        view.mailbox = quarantineFolder
+        view.readOnly = false
+        return IMAPDrop(settings: view, processedFolder: settings.mailbox, quarantineFolder: quarantineFolder)
+    }
+
     /// Logs out. Later calls log in again.
     public func close() async {
         await connection?.logout()
@@ -63,6 +71,7 @@ public actor IMAPDrop: MailDrop {
 
     public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
         guard let folder = settlement.folder(processed: processedFolder, quarantine: quarantineFolder) else { return }
+        guard !settings.readOnly else { throw MailDropError(.configuration, "\(settings.mailbox) was opened read-only") }
         let (validity, uid) = try parseReference(message)
         fetched[uid] = nil
         try await withConnection { connection throws(MailDropError) in
@@ -137,7 +146,8 @@ public actor IMAPDrop: MailDrop {
     private func connected() async throws(MailDropError) -> IMAPConnection {
         if let connection, connection.isActive { return connection }
         let connection = try await IMAPConnection.connect(settings)
-        let outcome = try await connection.command("SELECT \(try IMAPConnection.quoted(settings.mailbox))", failure: .configuration)
+        let verb = settings.readOnly ? "EXAMINE" : "SELECT"
+        let outcome = try await connection.command("\(verb) \(try IMAPConnection.quoted(settings.mailbox))", failure: .configuration)
         var validity: UInt64?
         for response in outcome.untagged where response.codeName == "UIDVALIDITY" {
             validity = response.codeArgument.flatMap { UInt64($0) }

@@ -7,6 +7,9 @@ public protocol MailDrop: Sendable {
     func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8]
     /// Moves the message out of the drop (processed or quarantined) or leaves it where it is.
     func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError)
+    /// The quarantine folder seen as a drop of its own: it lists and fetches the quarantined messages,
+    /// and settling one as `.processed` releases it back into this drop for another try.
+    func quarantine() -> any MailDrop
 }
 
 /// One message in a drop: an identifier stable while it waits, and where it is.

@@ -11,14 +11,28 @@ public struct Maildir: MailDrop {
     public let root: String
     public let processedFolder: String
     public let quarantineFolder: String
+    /// For the quarantine view: the Maildir a released message goes back to (its new/).
+    let releaseTo: String?
 
     public init(root: String, processedFolder: String = "Processed", quarantineFolder: String = "Quarantine") {
         self.root = root
         self.processedFolder = processedFolder
         self.quarantineFolder = quarantineFolder
+        self.releaseTo = nil
     }
 
+    init(quarantineOf drop: Maildir) {
+        self.root = drop.root + "/." + drop.quarantineFolder
+        self.processedFolder = drop.processedFolder
+        self.quarantineFolder = drop.quarantineFolder
+        self.releaseTo = drop.root
+    }
+
+    public func quarantine() -> any MailDrop { Maildir(quarantineOf: self) }
+
     public func list() async throws(MailDropError) -> [MessageReference] {
+        // An empty quarantine may not have been created yet.
+        if releaseTo != nil, !FileManager.default.fileExists(atPath: root) { return [] }
         var messages: [(reference: MessageReference, time: Double)] = []
         for sub in ["new", "cur"] {
             let directory = root + "/" + sub
@@ -52,7 +66,14 @@ public struct Maildir: MailDrop {
 
     public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
         guard let folder = settlement.folder(processed: processedFolder, quarantine: quarantineFolder) else { return }
-        let target = try ensureFolder(folder) + "/cur/" + message.id + ":2,S"
+        let target: String
+        if let releaseTo {
+            guard settlement == .processed else { return }
+            // Released: back into the drop as a new message, under its own name.
+            target = releaseTo + "/new/" + message.id
+        } else {
+            target = try ensureFolder(folder) + "/cur/" + message.id + ":2,S"
+        }
         // rename(2) would replace an existing file: refuse instead, so nothing is ever lost.
         guard !FileManager.default.fileExists(atPath: target) else {
             throw MailDropError(.configuration, "\(target) already exists; \(message.location) was left in place")

@@ -1,12 +1,16 @@
 import Foundation
 import LDAPClient
 import LDAPModel
+import MailDrop
 import TOMLKit
 
 /// The agent's configuration file (TOML). See examples/bridgehead.toml for every key.
 public struct Configuration: Sendable {
     public var ldap: LDAPSettings
     public var resolve: ResolveSettings
+    /// Where messages wait (`[mail]`); nil when the file has no such section (sync then refuses to run).
+    public var mail: MailSettings?
+    public var agent: AgentSettings
     public var sources: [SourceSettings]
     /// The file it was read from; relative paths inside it are taken from its directory.
     public var path: String
@@ -34,6 +38,36 @@ public struct Configuration: Sendable {
         public var attributes: [String]
     }
 
+    /// The drop (`[mail]`): a Maildir, or an IMAP mailbox.
+    public struct MailSettings: Sendable, Hashable {
+        public var maildir: String?
+        public var imapURL: String?
+        public var imapUser: String?
+        public var imapPasswordFile: String?
+        public var imapCAFile: String?
+        /// imap:// without STARTTLS: only for a server on this machine.
+        public var imapAllowPlaintext: Bool
+        public var processedFolder: String
+        public var quarantineFolder: String
+    }
+
+    /// The agent itself (`[agent]`).
+    public struct AgentSettings: Sendable, Hashable {
+        /// Our own addresses, any form (for people reading `status`; messages are not filtered by To).
+        public var addresses: [String]
+        public var lockFile: String
+        /// Where each real run records when it ran and what it did (read by `status`).
+        public var statusFile: String
+        /// Prometheus textfile written after each real run, when set.
+        public var metricsFile: String?
+        /// Most deletes one run applies across all messages; a message that would pass it is held.
+        public var maxDeletesPerRun: Int?
+        /// How long a message may wait behind a sequence gap before a run exits 1 (seconds).
+        public var gapTimeout: Double
+        /// Operations per LDAP transaction when a message is applied (its state update included).
+        public var useTransactions: Bool?
+    }
+
     /// One `[[source]]`: a site whose messages are accepted.
     public struct SourceSettings: Sendable, Hashable {
         public var id: String
@@ -41,6 +75,16 @@ public struct Configuration: Sendable {
         public var certificate: String?
         public var naming: [NamingRule]
         public var maxDeletes: Int?
+        /// When set, the only attributes this source may write.
+        public var allowAttributes: [String]?
+        public var denyAttributes: [String]
+
+        /// The policy these settings describe.
+        public var policy: SourcePolicy {
+            SourcePolicy(
+                source: id, subtrees: naming.map(\.to), allowedAttributes: allowAttributes.map(Set.init), deniedAttributes: Set(denyAttributes),
+                maxDeletes: maxDeletes)
+        }
     }
 
     /// Reads and checks a configuration file.
@@ -130,12 +174,77 @@ public struct Configuration: Sendable {
                 }
                 naming.append(NamingRule(from: from, to: to))
             }
+            let maxDeletes = try section.double("max_deletes").map { Int($0) } ?? 500
             sources.append(
                 SourceSettings(
                     id: id, addresses: try section.strings("addresses") ?? [], certificate: try section.path("certificate"), naming: naming,
-                    maxDeletes: try section.double("max_deletes").map { Int($0) }))
+                    maxDeletes: maxDeletes < 0 ? nil : maxDeletes, allowAttributes: try section.strings("allow_attributes"),
+                    denyAttributes: try section.strings("deny_attributes") ?? []))
         }
-        return Configuration(ldap: settings, resolve: resolve, sources: sources, path: path)
+        var mail: MailSettings?
+        if let table = try reader.table("mail") {
+            let section = TableReader(table: table, file: path, base: base, prefix: "mail.")
+            let settings = MailSettings(
+                maildir: try section.path("maildir"), imapURL: try section.string("imap_url"), imapUser: try section.string("imap_user"),
+                imapPasswordFile: try section.path("imap_password_file"), imapCAFile: try section.path("imap_ca_file"),
+                imapAllowPlaintext: try section.bool("imap_allow_plaintext") ?? false,
+                processedFolder: try section.string("processed_folder") ?? "Processed",
+                quarantineFolder: try section.string("quarantine_folder") ?? "Quarantine")
+            guard (settings.maildir == nil) != (settings.imapURL == nil) else {
+                throw ConfigurationError(
+                    file: path, key: "mail", reason: "set either maildir = \"/path/Maildir\" or imap_url = \"imaps://host/INBOX\" (one of them)")
+            }
+            if settings.imapURL != nil, settings.imapUser == nil {
+                throw ConfigurationError(file: path, key: "mail.imap_user", reason: "missing; imap_url needs imap_user and imap_password_file")
+            }
+            for folder in [settings.processedFolder, settings.quarantineFolder]
+            where folder.isEmpty || folder.contains("/") || folder.hasPrefix(".") {
+                throw ConfigurationError(file: path, key: "mail", reason: "folder name '\(folder)' must be a plain name like \"Processed\"")
+            }
+            mail = settings
+        }
+        var agent = AgentSettings(
+            addresses: [], lockFile: "/run/lock/bridgehead.lock", statusFile: "/run/lock/bridgehead.lock.last-run.json", metricsFile: nil,
+            maxDeletesPerRun: 500, gapTimeout: 86_400, useTransactions: nil)
+        if let table = try reader.table("agent") {
+            let section = TableReader(table: table, file: path, base: base, prefix: "agent.")
+            agent.addresses = try section.strings("addresses") ?? []
+            if let lock = try section.path("lock_file") {
+                agent.lockFile = lock
+                agent.statusFile = lock + ".last-run.json"
+            }
+            agent.statusFile = try section.path("status_file") ?? agent.statusFile
+            agent.metricsFile = try section.path("metrics_file")
+            if let limit = try section.double("max_deletes_per_run") { agent.maxDeletesPerRun = limit < 0 ? nil : Int(limit) }
+            if let hours = try section.double("gap_timeout_hours") { agent.gapTimeout = hours * 3600 }
+            agent.useTransactions = try section.bool("transactions")
+        }
+        return Configuration(ldap: settings, resolve: resolve, mail: mail, agent: agent, sources: sources, path: path)
+    }
+
+    /// The drop `[mail]` names; `readOnly` for runs that must change nothing in it (an IMAP mailbox is
+    /// then opened with EXAMINE; a Maildir is only read anyway).
+    public func makeDrop(readOnly: Bool = false) throws(ConfigurationError) -> any MailDrop {
+        guard let mail else {
+            throw ConfigurationError(file: path, key: "mail", reason: "missing [mail] section: set maildir = \"/path/Maildir\" or imap_url")
+        }
+        if let maildir = mail.maildir {
+            return Maildir(root: maildir, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
+        }
+        guard let passwordFile = mail.imapPasswordFile, let data = FileManager.default.contents(atPath: passwordFile) else {
+            throw ConfigurationError(file: path, key: "mail.imap_password_file", reason: "missing or unreadable; imap_url needs a password file")
+        }
+        var password = String(decoding: data, as: UTF8.self)
+        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        do {
+            var settings = try IMAPSettings(
+                url: mail.imapURL ?? "", user: mail.imapUser ?? "", password: password, caFile: mail.imapCAFile,
+                allowPlaintext: mail.imapAllowPlaintext)
+            settings.readOnly = readOnly
+            return IMAPDrop(settings: settings, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
+        } catch {
+            throw ConfigurationError(file: path, key: "mail.imap_url", reason: error.message)
+        }
     }
 
     /// Connection options for `LDAPConnection`.

@@ -17,25 +17,38 @@ public struct DecodedMessage: Sendable {
 /// Why bytes are not a valid replication message; every case is a reason to quarantine.
 public enum DecodeError: Error, Sendable, CustomStringConvertible {
     case mime(MIMEError)
+    /// The signed part names a source this agent does not know (or names none).
+    case unknownSource(String)
     case signature(SMIMEError)
     case format(ReplicationMessageError)
 
     public var description: String {
         switch self {
         case .mime(let error): "not a readable message: \(error)"
+        case .unknownSource(let reason): reason
         case .signature(let error): "\(error)"
         case .format(let error): "\(error)"
         }
     }
 }
 
-/// Decodes and verifies replication messages against a set of trusted certificates.
+/// Decodes and verifies replication messages. With one verifier, any certificate it trusts may sign;
+/// with one per source, a message is checked only against the certificate of the source it names, so
+/// one source can never sign for another.
 public struct MessageDecoder: Sendable {
-    public let verifier: SMIMEVerifier
+    public let verifiers: [String: SMIMEVerifier]
+    public let anySource: SMIMEVerifier?
     public let limits: MIMELimits
 
     public init(verifier: SMIMEVerifier, limits: MIMELimits = .default) {
-        self.verifier = verifier
+        self.verifiers = [:]
+        self.anySource = verifier
+        self.limits = limits
+    }
+
+    public init(sources: [String: SMIMEVerifier], limits: MIMELimits = .default) {
+        self.verifiers = sources
+        self.anySource = nil
         self.limits = limits
     }
 
@@ -45,6 +58,18 @@ public struct MessageDecoder: Sendable {
             entity = try MIMEParser.parse(bytes, limits: limits)
         } catch {
             throw .mime(error)
+        }
+        let verifier: SMIMEVerifier
+        if let anySource {
+            verifier = anySource
+        } else {
+            // Which source the signed part claims (read before verifying only to choose the certificate).
+            let claimed = (entity.parts.first ?? entity).header["Bridgehead-Source"]?.trimmingCharacters(in: .whitespaces)
+            guard let claimed, !claimed.isEmpty else { throw .unknownSource("the message names no source (no Bridgehead-Source header)") }
+            guard let chosen = verifiers[claimed] else {
+                throw .unknownSource("source '\(claimed)' is not configured here (no [[source]] with id = \"\(claimed)\")")
+            }
+            verifier = chosen
         }
         let signed: SignedContent
         do {

@@ -29,21 +29,24 @@ public enum Sequencer {
         }
     }
 
-    /// Decisions for every message: the ones to apply first, in application order (sources one after
-    /// another, each in sequence order), then the duplicates and the held ones.
+    /// Decisions for every message: the ones to apply first, in application order, then the
+    /// duplicates and the held ones. Each source's messages apply in sequence order; between sources,
+    /// the message that can go next and arrived first goes first (one source's changes may refer to
+    /// entries another source's earlier message created).
     public static func plan<ID>(_ messages: [Message<ID>], lastApplied: [String: UInt64]) -> [(message: Message<ID>, decision: SequenceDecision)] {
-        var toApply: [(Message<ID>, SequenceDecision)] = []
+        var queues: [(source: String, items: [Message<ID>])] = []
         var others: [(Message<ID>, SequenceDecision)] = []
         let bySource = Dictionary(grouping: messages, by: \.source)
         for source in bySource.keys.sorted() {
             let sorted = bySource[source]!.sorted { ($0.sequence, $0.received) < ($1.sequence, $1.received) }
             var last = lastApplied[source] ?? 0
             var gap: UInt64?
+            var ready: [Message<ID>] = []
             for message in sorted {
                 if message.sequence <= last {
                     others.append((message, .duplicate(lastApplied: last)))
                 } else if gap == nil, message.sequence == last + 1 {
-                    toApply.append((message, .apply))
+                    ready.append(message)
                     last = message.sequence
                 } else {
                     gap = gap ?? last + 1
@@ -51,6 +54,14 @@ public enum Sequencer {
                     others.append((message, .held(waitingFor: gap!, waitedSince: oldest)))
                 }
             }
+            if !ready.isEmpty { queues.append((source, ready)) }
+        }
+        var toApply: [(Message<ID>, SequenceDecision)] = []
+        while let next = queues.indices.min(by: {
+            (queues[$0].items[0].received, queues[$0].source) < (queues[$1].items[0].received, queues[$1].source)
+        }) {
+            toApply.append((queues[next].items.removeFirst(), .apply))
+            if queues[next].items.isEmpty { queues.remove(at: next) }
         }
         return toApply + others
     }

@@ -52,7 +52,8 @@ public struct SourcePolicy: Sendable {
             }
             switch record.change {
             case .add(let attributes):
-                if let owner = owners[record.dn.normalized] {
+                // Adding an entry this source already owns is a replay: the planner makes it a modify.
+                if let owner = owners[record.dn.normalized], owner != source {
                     violations.append(
                         Violation(kind: .notOwned, record: number, reason: "\(record.dn) already exists" + (owner.map { " (owned by \($0))" } ?? "")))
                 }
@@ -81,6 +82,11 @@ public struct SourcePolicy: Sendable {
         guard let owner = recorded else { return [Violation(kind: .notOwned, record: number, reason: "\(dn) was not created by any source")] }
         guard owner == source else { return [Violation(kind: .notOwned, record: number, reason: "\(dn) belongs to \(owner), not \(source)")] }
         return []
+    }
+
+    /// Whether this source may write `attribute` at all (not reserved, operational, denied or outside the allow list).
+    public func mayWrite(_ attribute: AttributeDescription, schema: Subschema?) -> Bool {
+        attributeViolation(attribute, 0, schema) == nil
     }
 
     private func attributeViolation(_ attribute: AttributeDescription, _ number: Int, _ schema: Subschema?) -> Violation? {

@@ -75,6 +75,12 @@ public struct SMIMEVerifier: Sendable {
             if signer.notValidAfter < time || signer.notValidBefore > time {
                 throw .expiredSigner("\(subject) is valid from \(signer.notValidBefore) to \(signer.notValidAfter)")
             }
+            // A trusted certificate that is the signer itself (a source's own certificate, pinned):
+            // the signature was checked with its key before the chain was looked at, and an end-entity
+            // certificate cannot anchor a chain in RFC 5280 terms, so it is accepted here.
+            if trustRoots.contains(signer) {
+                return SignedContent(signer: signer, content: message.parts[0])
+            }
             let reasons = failure.policyFailures.map { $0.policyFailureReason.description }
             if reasons.contains(where: { $0.contains("expired") || $0.contains("not yet valid") }) {
                 throw .expiredSigner("\(subject): \(reasons.joined(separator: "; "))")

@@ -13,7 +13,10 @@ struct Bridgehead: AsyncParsableCommand {
             Exit codes follow sysexits(3): 0 ok, 64 usage, 65 bad input, 69 LDAP or mail server \
             unavailable, 75 another run holds the lock, 78 configuration error.
             """,
-        subcommands: [LDIFCommand.self, ApplyCommand.self, DecodeCommand.self, ComposeCommand.self, AddressCommand.self, ResolveCommand.self]
+        subcommands: [
+            SyncCommand.self, StatusCommand.self, QuarantineCommand.self, LDIFCommand.self, ApplyCommand.self, DecodeCommand.self,
+            ComposeCommand.self, AddressCommand.self, ResolveCommand.self,
+        ]
     )
 }
 

@@ -44,4 +44,15 @@ struct SequencerTests {
         #expect(heldA["a2"] == .held(waitingFor: 1, waitedSince: t0))
         #expect(heldA["b2"] == .apply, "a gap at one source holds nothing of another")
     }
+
+    @Test func sourcesInterleaveByArrival() {
+        // b1 arrived first, then a1, then b2: applied in that order (a's changes may name b's entries).
+        let plan = Sequencer.plan(
+            [message("b2", "site-b", 2, minute: 3), message("a1", "site-a", 1, minute: 2), message("b1", "site-b", 1, minute: 1)], lastApplied: [:])
+        #expect(plan.map(\.message.id) == ["b1", "a1", "b2"])
+        // Within a source the sequence rules, whatever the arrival: a2 arrived before a1, but waits for it.
+        let reversed = Sequencer.plan(
+            [message("a2", "site-a", 2, minute: 1), message("b1", "site-b", 1, minute: 2), message("a1", "site-a", 1, minute: 3)], lastApplied: [:])
+        #expect(reversed.map(\.message.id) == ["b1", "a1", "a2"])
+    }
 }

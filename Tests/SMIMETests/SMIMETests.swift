@@ -81,6 +81,23 @@ import X509
         }
     }
 
+    @Test func aSourcesOwnCertificateCanBeTheTrustedOne() async throws {
+        // Pinned: the configured certificate is the signer's own, not a CA.
+        let message = try pki.signWithOpenSSL(ldifEntity, signer: "rsa")
+        let verified = try await verify(message, with: try SMIMEVerifier(pemFiles: [pki.path("rsa.pem")]))
+        #expect(verified.signer.subject.description.contains("CN=site-a"))
+        // Another source's pinned certificate does not vouch for it, and a tampered body still fails.
+        try await expectRefusal(message, with: try SMIMEVerifier(pemFiles: [pki.path("ec.pem")])) {
+            if case .untrustedSigner = $0 { return true }
+            return false
+        }
+        let tampered = Array(String(decoding: message, as: UTF8.self).replacingOccurrences(of: "jdoe@site-a", with: "jdoe@site-x").utf8)
+        try await expectRefusal(tampered, with: try SMIMEVerifier(pemFiles: [pki.path("rsa.pem")])) {
+            if case .tampered = $0 { return true }
+            return false
+        }
+    }
+
     @Test func expiredSignerIsRefused() async throws {
         let message = try pki.signWithOpenSSL(ldifEntity, signer: "rsa")
         try await expectRefusal(message, at: Date().addingTimeInterval(30 * 86_400)) {

@@ -32,6 +32,8 @@ public struct IMAPSettings: Sendable, Hashable {
     public var fetchBatch: Int
     /// Use COPY + STORE \Deleted + UID EXPUNGE even when the server offers MOVE (RFC 6851).
     public var ignoreMove: Bool
+    /// Open the mailbox with EXAMINE: nothing in it changes, not even \Recent (dry runs, status).
+    public var readOnly = false
 
     public init(
         host: String, port: Int, security: Security, mailbox: String = "INBOX", user: String, password: String, caFile: String? = nil,

@@ -1,0 +1,193 @@
+import Foundation
+import LDAPClient
+import LDAPModel
+import MailDrop
+
+/// Per source: what the directory records and what waits in the drop (`bridgehead status`).
+public struct SourceStatus: Sendable, Codable, Hashable {
+    public var source: String
+    public var lastSequence: UInt64?
+    public var lastMessageID: String?
+    public var lastApplied: Date?
+    /// Messages in the drop that the next run would apply.
+    public var ready: Int
+    /// Messages in the drop behind a gap: how many, the sequence they wait for, since when.
+    public var held: Int
+    public var waitingFor: UInt64?
+    public var waitingSince: Date?
+    public var quarantined: Int
+}
+
+public struct StatusReport: Sendable, Codable {
+    public var sources: [SourceStatus]
+    /// Quarantined messages that name no configured source (unreadable, unknown source).
+    public var quarantinedUnattributed: Int
+    /// The last real run, as it recorded itself (nil when none has run with this status file).
+    public var lastRun: RunRecord?
+}
+
+/// What a real run leaves in `[agent] status_file` for `status` to show.
+public struct RunRecord: Sendable, Codable, Hashable {
+    public var finished: Date
+    public var exitStatus: Int32
+    public var applied: Int
+    public var duplicates: Int
+    public var held: Int
+    public var quarantined: Int
+    public var changes: Int
+    /// When a run last finished with exit status 0 (this one, or an earlier one).
+    public var lastSuccess: Date?
+
+    public init(_ report: RunReport) {
+        finished = report.finished
+        exitStatus = report.exitStatus
+        applied = report.count(.applied)
+        duplicates = report.count(.duplicate)
+        held = report.count(.held)
+        quarantined = report.count(.quarantined)
+        changes = report.changes
+    }
+
+    public static func read(_ path: String) -> RunRecord? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(RunRecord.self, from: data)
+    }
+
+    /// Written to a temporary file and renamed over the old one, so a reader never sees half of it.
+    public func write(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let temporary = path + ".tmp"
+        try encoder.encode(self).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+    }
+}
+
+/// A quarantined message and why it is (or would now be) refused, recomputed from its bytes.
+public struct QuarantinedMessage: Sendable, Codable, Hashable {
+    public var id: String
+    public var source: String?
+    public var sequence: UInt64?
+    public var from: String?
+    public var subject: String?
+    public var reason: String
+}
+
+extension SyncEngine {
+    /// The state of every source, read without changing anything.
+    public func status(now: Date = Date()) async throws(SyncError) -> StatusReport {
+        let context = try await prepare(dryRun: true)
+        let candidates = try await read(context, now: now)
+        let valid = candidates.enumerated().filter { $0.element.decoded != nil }
+        let decisions = Sequencer.plan(
+            valid.map { index, candidate in
+                Sequencer.Message(
+                    id: index, source: candidate.decoded!.message.source, sequence: candidate.decoded!.message.sequence, received: candidate.received)
+            }, lastApplied: context.states.mapValues(\.sequence))
+        var sources: [String: SourceStatus] = [:]
+        for settings in configuration.sources {
+            let state = context.states[settings.id]
+            sources[settings.id] = SourceStatus(
+                source: settings.id, lastSequence: state?.sequence, lastMessageID: state?.messageID, lastApplied: state?.applied, ready: 0, held: 0,
+                quarantined: 0)
+        }
+        for (message, decision) in decisions {
+            switch decision {
+            case .apply: sources[message.source]?.ready += 1
+            case .held(let waitingFor, let since):
+                sources[message.source]?.held += 1
+                sources[message.source]?.waitingFor = waitingFor
+                sources[message.source]?.waitingSince = since
+            case .duplicate: break
+            }
+        }
+        var unattributed = 0
+        for message in try await quarantined(context, now: now) {
+            if let source = message.source, sources[source] != nil { sources[source]?.quarantined += 1 } else { unattributed += 1 }
+        }
+        return StatusReport(
+            sources: sources.values.sorted { $0.source < $1.source }, quarantinedUnattributed: unattributed,
+            lastRun: RunRecord.read(configuration.agent.statusFile))
+    }
+
+    /// The quarantine folder's messages, each with the reason it is refused now.
+    public func quarantined(now: Date = Date()) async throws(SyncError) -> [QuarantinedMessage] {
+        try await quarantined(try await prepare(dryRun: true), now: now)
+    }
+
+    func quarantined(_ context: Context, now: Date) async throws(SyncError) -> [QuarantinedMessage] {
+        let folder = drop.quarantine()
+        let references: [MessageReference]
+        do {
+            references = try await folder.list()
+        } catch {
+            // An IMAP server refuses to select a quarantine folder that was never created: nothing in it.
+            if error.kind == .configuration { return [] }
+            throw .mail(error)
+        }
+        var result: [QuarantinedMessage] = []
+        for reference in references {
+            let bytes: [UInt8]
+            do {
+                bytes = try await folder.fetch(reference)
+            } catch {
+                if error.kind == .vanished { continue }
+                throw .mail(error)
+            }
+            let candidate = await examine(bytes, reference: reference, context: context, now: now)
+            var entry = QuarantinedMessage(id: reference.id, reason: candidate.refusal ?? "")
+            guard let decoded = candidate.decoded else {
+                // Refused before it was known whose it is: say what it claims, for people.
+                result.append(entry)
+                continue
+            }
+            entry.source = decoded.message.source
+            entry.sequence = decoded.message.sequence
+            entry.from = decoded.from
+            entry.subject = decoded.subject
+            let last = context.states[decoded.message.source]?.sequence ?? 0
+            if decoded.message.sequence <= last {
+                entry.reason =
+                    "sequence \(decoded.message.sequence) was applied since (last applied: \(last)); releasing it settles it as a duplicate"
+            } else if decoded.message.sequence > last + 1 {
+                entry.reason = "valid now; it would wait for sequence \(last + 1) first (released, it is held until then)"
+            } else {
+                let planned: Result<MessagePlan, PlanError>
+                do {
+                    planned = .success(try await context.planner(for: decoded.message.source).plan(decoded.message))
+                } catch {
+                    planned = .failure(error)
+                }
+                switch planned {
+                case .success(let plan): entry.reason = "valid now: \(plan.changes.count) changes would apply (release it to apply)"
+                case .failure(.directory(let error)): throw .ldap(error)
+                case .failure(let error): entry.reason = error.description
+                }
+            }
+            result.append(entry)
+        }
+        return result
+    }
+
+    /// Moves a quarantined message back into the drop, where the next run takes it again.
+    public func release(_ id: String) async throws(SyncError) -> QuarantinedMessage? {
+        let folder = drop.quarantine()
+        let references: [MessageReference]
+        do {
+            references = try await folder.list()
+        } catch {
+            if error.kind == .configuration { return nil }
+            throw .mail(error)
+        }
+        guard let reference = references.first(where: { $0.id == id }) else { return nil }
+        do {
+            try await folder.settle(reference, as: .processed)
+        } catch {
+            throw .mail(error)
+        }
+        return QuarantinedMessage(id: id, reason: "released")
+    }
+}

@@ -1,0 +1,601 @@
+import Addressing
+import Foundation
+import LDAPClient
+import LDAPModel
+import LDIF
+import Logging
+import MailDrop
+import SMIME
+import X509
+
+/// What one run may do.
+public struct SyncOptions: Sendable {
+    /// Plan and report; write nothing (not the directory, not the drop, not the state).
+    public var dryRun = false
+    /// In a dry run, send each planned operation with the No-Op control so the server checks it.
+    public var validate = false
+    /// Apply at most this many messages; the rest wait for the next run.
+    public var maxMessages: Int?
+    /// Messages ("source:sequence") an operator allows past the delete thresholds.
+    public var allowDeletes: Set<String> = []
+    /// The time the run takes as now (for signature validity and how long messages have waited).
+    public var now = Date()
+
+    public init(dryRun: Bool = false, validate: Bool = false, maxMessages: Int? = nil, allowDeletes: Set<String> = [], now: Date = Date()) {
+        self.dryRun = dryRun
+        self.validate = validate
+        self.maxMessages = maxMessages
+        self.allowDeletes = allowDeletes
+        self.now = now
+    }
+}
+
+/// What became of one message in a run.
+public struct MessageReport: Sendable, Codable, Hashable {
+    public enum Outcome: String, Sendable, Codable, Hashable, CaseIterable {
+        /// Applied (in a dry run: would be).
+        case applied
+        /// Already applied before: settled as processed, nothing applied.
+        case duplicate
+        /// Waits in the drop: behind a sequence gap, over a delete threshold, or behind a held message.
+        case held
+        /// Refused: moved to the quarantine folder (in a dry run: would be).
+        case quarantined
+        /// Not reached in this run (--max-messages).
+        case deferred
+    }
+
+    public struct Change: Sendable, Codable, Hashable {
+        public struct Values: Sendable, Codable, Hashable {
+            public var attribute: String
+            public var added: [String]
+            public var removed: [String]
+        }
+        public struct Reference: Sendable, Codable, Hashable {
+            public var attribute: String
+            public var address: String
+            public var dn: String
+            public var via: String
+        }
+        public var operation: String
+        public var dn: String
+        public var newDN: String?
+        /// The record of the message it comes from (1-based; 0 for a delete a full message implies).
+        public var record: Int
+        public var values: [Values]
+        public var references: [Reference]
+        /// The server's objection when the run validated (No-Op) or applied it.
+        public var error: String?
+    }
+
+    public var id: String
+    public var outcome: Outcome
+    public var reason: String?
+    public var source: String?
+    public var sequence: UInt64?
+    public var kind: String?
+    public var signer: String?
+    public var messageID: String?
+    public var from: String?
+    public var subject: String?
+    /// For a held message: the sequence it waits for, and since when messages have waited.
+    public var waitingFor: UInt64?
+    public var waitingSince: Date?
+    public var changes: [Change]
+    /// Records that change nothing in the directory as it is.
+    public var unchanged: Int
+    /// The planned changes as LDIF change records, the state update last (for --format ldif).
+    public var ldif: [ChangeRecord] = []
+
+    enum CodingKeys: String, CodingKey {
+        case id, outcome, reason, source, sequence, kind, signer, messageID, from, subject, waitingFor, waitingSince, changes, unchanged
+    }
+}
+
+/// A whole run: every message and the totals.
+public struct RunReport: Sendable, Codable {
+    public var dryRun: Bool
+    public var started: Date
+    public var finished: Date
+    public var messages: [MessageReport]
+    /// Operations sent (applied, or in a dry run planned).
+    public var changes: Int
+    /// Held messages that have waited longer than the gap timeout.
+    public var overdue: Int
+
+    public func count(_ outcome: MessageReport.Outcome) -> Int { messages.count { $0.outcome == outcome } }
+
+    /// sysexits: 0, or 1 when some message was quarantined or has waited past the gap timeout.
+    public var exitStatus: Int32 { count(.quarantined) > 0 || overdue > 0 ? 1 : 0 }
+}
+
+/// A run could not go on: the server or drop is unavailable, or the configuration is unusable.
+public enum SyncError: Error, Sendable, CustomStringConvertible {
+    case ldap(LDAPError)
+    case mail(MailDropError)
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .ldap(let error): "\(error)"
+        case .mail(let error): "mail drop: \(error)"
+        case .configuration(let reason): reason
+        }
+    }
+}
+
+/// The pipeline of DESIGN.md for one run: drop → decode and verify → identify → order → policy →
+/// resolve → plan → apply (one transaction per message, state included) or preview → settle.
+public struct SyncEngine: Sendable {
+    public let configuration: Configuration
+    public let connection: LDAPConnection
+    public let drop: any MailDrop
+    let logger: Logger
+
+    public init(configuration: Configuration, connection: LDAPConnection, drop: any MailDrop, logger: Logger = Logger(label: "bridgehead.sync")) {
+        self.configuration = configuration
+        self.connection = connection
+        self.drop = drop
+        self.logger = logger
+    }
+
+    /// One message read from the drop, decoded or with the reason it is not valid.
+    struct Candidate: Sendable {
+        var reference: MessageReference
+        var decoded: DecodedMessage?
+        var refusal: String?
+        var received: Date
+    }
+
+    public func run(_ options: SyncOptions) async throws(SyncError) -> RunReport {
+        let started = Date()
+        let context = try await prepare(dryRun: options.dryRun)
+        let candidates = try await read(context, now: options.now)
+        var states = context.states
+        var reports: [MessageReport] = []
+        var totalChanges = 0
+        var runDeletes = 0
+        var applied = 0
+        // A source whose message could not be applied: its later messages wait behind it.
+        var blocked: [String: UInt64] = [:]
+
+        for candidate in candidates where candidate.decoded == nil {
+            var report = MessageReport(id: candidate.reference.id, outcome: .quarantined, reason: candidate.refusal, changes: [], unchanged: 0)
+            describe(&report, candidate)
+            try await settle(candidate.reference, .quarantined, &report, options)
+            reports.append(report)
+        }
+        let valid = candidates.enumerated().filter { $0.element.decoded != nil }
+        let sequenced = Sequencer.plan(
+            valid.map { index, candidate in
+                Sequencer.Message(
+                    id: index, source: candidate.decoded!.message.source, sequence: candidate.decoded!.message.sequence, received: candidate.received)
+            }, lastApplied: states.mapValues(\.sequence))
+        var overdue = 0
+        for (message, decision) in sequenced {
+            let candidate = candidates[message.id]
+            let decoded = candidate.decoded!
+            let source = decoded.message.source
+            var report = MessageReport(id: candidate.reference.id, outcome: .held, changes: [], unchanged: 0)
+            describe(&report, candidate)
+            switch decision {
+            case .duplicate(let last):
+                report.outcome = .duplicate
+                report.reason = "sequence \(message.sequence) of \(source) was applied before (last applied: \(last))"
+                try await settle(candidate.reference, .processed, &report, options)
+            case .held(let waitingFor, let since):
+                report.reason = "waits for sequence \(waitingFor) of \(source)"
+                report.waitingFor = waitingFor
+                report.waitingSince = since
+                if options.now.timeIntervalSince(since) > configuration.agent.gapTimeout { overdue += 1 }
+            case .apply:
+                if let waitingFor = blocked[source] {
+                    report.reason = "waits behind sequence \(waitingFor) of \(source), which was not applied"
+                    report.waitingFor = waitingFor
+                    report.waitingSince = candidate.received
+                    break
+                }
+                if let limit = options.maxMessages, applied >= limit {
+                    report.outcome = .deferred
+                    report.reason = "--max-messages \(limit) reached; left for the next run"
+                    blocked[source] = message.sequence
+                    break
+                }
+                let planned: Result<MessagePlan, PlanError>
+                do {
+                    planned = .success(try await context.planner(for: source).plan(decoded.message))
+                } catch {
+                    planned = .failure(error)
+                }
+                var plan: MessagePlan
+                switch planned {
+                case .success(let value): plan = value
+                case .failure(.directory(let error)): throw .ldap(error)
+                case .failure(.refused(let reason)):
+                    report.outcome = .quarantined
+                    report.reason = reason
+                    blocked[source] = message.sequence
+                    try await settle(candidate.reference, .quarantined, &report, options)
+                    reports.append(report)
+                    continue
+                case .failure(.overThreshold(let reason)):
+                    guard options.allowDeletes.contains("\(source):\(message.sequence)") else {
+                        report.reason = reason + " (allow it with: bridgehead sync --allow-deletes \(source):\(message.sequence))"
+                        report.waitingSince = candidate.received
+                        blocked[source] = message.sequence
+                        reports.append(report)
+                        continue
+                    }
+                    // Allowed: plan it without the per-message threshold.
+                    do {
+                        plan = try await context.planner(for: source, ignoringThreshold: true).plan(decoded.message)
+                    } catch {
+                        if case .directory(let failure) = error { throw .ldap(failure) }
+                        report.outcome = .quarantined
+                        report.reason = error.description
+                        blocked[source] = message.sequence
+                        try await settle(candidate.reference, .quarantined, &report, options)
+                        reports.append(report)
+                        continue
+                    }
+                }
+                if let limit = configuration.agent.maxDeletesPerRun, runDeletes + plan.deletes > limit,
+                    !options.allowDeletes.contains("\(source):\(message.sequence)")
+                {
+                    report.reason =
+                        "\(plan.deletes) deletes would take this run past its threshold of \(limit) (max_deletes_per_run; "
+                        + "allow it with: bridgehead sync --allow-deletes \(source):\(message.sequence))"
+                    report.waitingSince = candidate.received
+                    blocked[source] = message.sequence
+                    reports.append(report)
+                    continue
+                }
+                report.unchanged = plan.unchanged
+                report.changes = plan.changes.map(Self.describe)
+                report.ldif = plan.changes.map(\.record)
+                let previous = states[source]?.sequence
+                let advance = context.store.advance(source, from: previous, to: message.sequence, messageID: decoded.messageID, at: options.now)
+                if options.dryRun {
+                    if options.validate { await validate(plan, &report) }
+                    report.ldif.append(ChangeRecord(dn: advance.dn, change: advance.change))
+                    report.outcome = .applied
+                } else {
+                    let failure: String?
+                    do {
+                        failure = try await apply(plan, advance: advance, transactions: context.transactions)
+                    } catch {
+                        throw .ldap(error)
+                    }
+                    if let failure {
+                        context.view.forget()
+                        report.outcome = .quarantined
+                        report.reason = failure
+                        blocked[source] = message.sequence
+                        try await settle(candidate.reference, .quarantined, &report, options)
+                        reports.append(report)
+                        continue
+                    }
+                    report.outcome = .applied
+                    logger.info(
+                        "applied", metadata: ["source": "\(source)", "sequence": "\(message.sequence)", "changes": "\(plan.changes.count)"])
+                    try await settle(candidate.reference, .processed, &report, options)
+                }
+                context.view.commit(plan.effects)
+                states[source] = ReplicaState(source: source, sequence: message.sequence, messageID: decoded.messageID, applied: options.now)
+                totalChanges += plan.changes.count
+                runDeletes += plan.deletes
+                applied += 1
+            }
+            reports.append(report)
+        }
+        return RunReport(dryRun: options.dryRun, started: started, finished: Date(), messages: reports, changes: totalChanges, overdue: overdue)
+    }
+
+    // MARK: Preparation
+
+    final class Context: @unchecked Sendable {
+        let store: ReplicaStateStore
+        let states: [String: ReplicaState]
+        let schema: Subschema
+        let transactions: Bool
+        let base: DN
+        let view: DirectoryView
+        let decoder: MessageDecoder
+        let configuration: Configuration
+        private var planners: [String: Planner] = [:]
+
+        init(
+            store: ReplicaStateStore, states: [String: ReplicaState], schema: Subschema, transactions: Bool, base: DN, view: DirectoryView,
+            decoder: MessageDecoder, configuration: Configuration
+        ) {
+            self.store = store
+            self.states = states
+            self.schema = schema
+            self.transactions = transactions
+            self.base = base
+            self.view = view
+            self.decoder = decoder
+            self.configuration = configuration
+        }
+
+        func planner(for source: String, ignoringThreshold: Bool = false) -> Planner {
+            if !ignoringThreshold, let planner = planners[source] { return planner }
+            let settings = configuration.sources.first { $0.id == source }!
+            var policy = settings.policy
+            if ignoringThreshold { policy.maxDeletes = nil }
+            let resolver =
+                planners[source]?.resolver
+                ?? AddressResolver(connection: view.connection, base: base, attributes: configuration.resolve.attributes, naming: settings.naming)
+            let planner = Planner(source: source, naming: settings.naming, policy: policy, schema: schema, resolver: resolver, view: view)
+            if !ignoringThreshold { planners[source] = planner }
+            return planner
+        }
+    }
+
+    func prepare(dryRun: Bool) async throws(SyncError) -> Context {
+        guard let stateText = configuration.ldap.stateDN, let container = DN(stateText) else {
+            throw .configuration("\(configuration.path): ldap.state_dn is missing or not a DN (e.g. state_dn = \"ou=bridgehead,dc=example,dc=com\")")
+        }
+        var verifiers: [String: SMIMEVerifier] = [:]
+        for source in configuration.sources {
+            guard let certificate = source.certificate else {
+                throw .configuration("\(configuration.path): source \(source.id) has no certificate; its messages could never be verified")
+            }
+            do {
+                verifiers[source.id] = try SMIMEVerifier(pemFiles: [certificate])
+            } catch {
+                throw .configuration("\(configuration.path): source \(source.id): certificate \(certificate): \(error)")
+            }
+        }
+        let store = ReplicaStateStore(connection: connection, container: container)
+        do {
+            if !dryRun { try await store.ensureContainer() }
+            let states: [String: ReplicaState]
+            do {
+                states = try await store.read()
+            } catch {
+                // In a dry run the container may not exist yet: no state, nothing applied so far.
+                guard dryRun, error.code == .noSuchObject else { throw error }
+                states = [:]
+            }
+            let schema = try await connection.subschema()
+            let transactions: Bool
+            if let forced = configuration.agent.useTransactions {
+                transactions = forced
+            } else {
+                transactions = try await connection.supportsTransactions()
+            }
+            let base: DN
+            if let text = configuration.resolve.base, let dn = DN(text) {
+                base = dn
+            } else {
+                guard let first = try await connection.rootDSE().strings("namingContexts").first, let dn = DN(first) else {
+                    throw SyncError.configuration("the server names no naming context; set [resolve] base")
+                }
+                base = dn
+            }
+            return Context(
+                store: store, states: states, schema: schema, transactions: transactions, base: base, view: DirectoryView(connection: connection),
+                decoder: MessageDecoder(sources: verifiers), configuration: configuration)
+        } catch let error as LDAPError {
+            throw .ldap(error)
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw .configuration("\(error)")
+        }
+    }
+
+    /// Lists and reads the drop; decodes, verifies and identifies every message.
+    func read(_ context: Context, now: Date) async throws(SyncError) -> [Candidate] {
+        let references: [MessageReference]
+        do {
+            references = try await drop.list()
+        } catch {
+            throw .mail(error)
+        }
+        var candidates: [Candidate] = []
+        for (index, reference) in references.enumerated() {
+            let bytes: [UInt8]
+            do {
+                bytes = try await drop.fetch(reference)
+            } catch {
+                if error.kind == .vanished {
+                    logger.notice("message vanished before it was read", metadata: ["message": "\(reference.id)"])
+                    continue
+                }
+                throw .mail(error)
+            }
+            // Without a file time (IMAP), the listing order (by UID: arrival) stands in for arrival times.
+            let arrival = Self.receivedTime(reference) ?? now.addingTimeInterval(Double(index - references.count) / 1000)
+            candidates.append(await examine(bytes, reference: reference, context: context, now: now, received: arrival))
+        }
+        return candidates
+    }
+
+    func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate {
+        let received = received ?? Self.receivedTime(reference) ?? now
+        let decoded: DecodedMessage
+        do {
+            decoded = try await context.decoder.decode(bytes, at: now)
+        } catch {
+            return Candidate(reference: reference, decoded: nil, refusal: error.description, received: received)
+        }
+        let source = configuration.sources.first { $0.id == decoded.message.source }!
+        // The sender, in whatever form it came, must be one of the source's addresses.
+        if !source.addresses.isEmpty {
+            let from = decoded.from ?? ""
+            let sender = try? AddressParser.parse(from)
+            let known = source.addresses.compactMap { try? AddressParser.parse($0) }
+            guard let sender, known.contains(sender) else {
+                let reason = "sender '\(from)' is not an address of source \(source.id) (configured: \(source.addresses.joined(separator: ", ")))"
+                return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
+            }
+        }
+        return Candidate(reference: reference, decoded: decoded, refusal: nil, received: received)
+    }
+
+    /// When a Maildir file arrived (its modification time); nil for IMAP references.
+    static func receivedTime(_ reference: MessageReference) -> Date? {
+        guard reference.location.hasPrefix("/"), let attributes = try? FileManager.default.attributesOfItem(atPath: reference.location) else {
+            return nil
+        }
+        return attributes[.modificationDate] as? Date
+    }
+
+    // MARK: Apply
+
+    /// Applies a plan and the state update. Returns nil when applied, or why the server refused it.
+    /// With transactions, the plan and state go in one transaction; deletes and renames (which slapd
+    /// 2.5 cannot hold in a transaction, docs/slapd-transactions.md) go alone between transactions,
+    /// and the state update is in the last transaction, so a run that stops midway applies the
+    /// message again from the directory as it was left, and reaches the same result.
+    func apply(_ plan: MessagePlan, advance: ChangeRecord, transactions: Bool) async throws(LDAPError) -> String? {
+        var segments: [[PlannedChange]] = []
+        var current: [PlannedChange] = []
+        for change in plan.changes {
+            if transactions, !change.record.isUnsafeInTransaction {
+                current.append(change)
+                continue
+            }
+            if !current.isEmpty { segments.append(current) }
+            current = []
+            segments.append([change])
+        }
+        if !current.isEmpty { segments.append(current) }
+        var done = 0
+        for (index, segment) in segments.enumerated() {
+            let last = index == segments.count - 1
+            let inTransaction = transactions && !segment[0].record.isUnsafeInTransaction
+            if inTransaction {
+                if let failure = try await applyTransaction(segment.map(\.record) + (last ? [advance] : []), segment) {
+                    return failure + partly(done)
+                }
+            } else {
+                for change in segment {
+                    if let failure = try await applyAlone(change.record) {
+                        return "record \(change.sourceRecord): \(change.record.summary): \(failure)" + partly(done)
+                    }
+                }
+            }
+            done += segment.count
+        }
+        if segments.isEmpty || !transactions || segments.last!.first!.record.isUnsafeInTransaction {
+            // The state update on its own; its assertion refuses it if another agent moved the state on.
+            if let failure = try await applyAlone(advance) { return "state update: \(failure)" + partly(done) }
+        }
+        return nil
+    }
+
+    private func partly(_ done: Int) -> String {
+        done == 0 ? "" : " (the \(done) operations before it were applied; the next run plans the rest against the directory as it is)"
+    }
+
+    private func applyTransaction(_ records: [ChangeRecord], _ changes: [PlannedChange]) async throws(LDAPError) -> String? {
+        let transaction = try await connection.beginTransaction()
+        let results = try await connection.pipeline(records, controls: [transaction.control], window: 1)
+        if let refused = results.firstIndex(where: { $0.code != .success }) {
+            try await connection.abort(transaction)
+            return describeFailure(
+                records[refused], refused < changes.count ? changes[refused] : nil, results[refused].error(records[refused].summary))
+        }
+        let outcome: Result<Void, LDAPError>
+        do {
+            try await connection.commit(transaction)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        guard case .failure(let error) = outcome else { return nil }
+        if error.isTransportFailure { throw error }
+        let index = error.failedMessageID.flatMap { id in results.firstIndex { $0.messageID == id } }
+        guard let index else { return "transaction refused: \(error)" }
+        return describeFailure(records[index], index < changes.count ? changes[index] : nil, error)
+    }
+
+    private func describeFailure(_ record: ChangeRecord, _ change: PlannedChange?, _ error: LDAPError) -> String {
+        guard let change else { return "state update refused (another agent applied this source?): \(error)" }
+        return "record \(change.sourceRecord): \(record.summary) refused: \(error.code.name): \(error.diagnosticMessage)"
+    }
+
+    /// One operation outside a transaction, made idempotent: modifies are permissive, a delete of
+    /// something already gone is done.
+    private func applyAlone(_ record: ChangeRecord) async throws(LDAPError) -> String? {
+        var controls: [Control] = []
+        if case .modify = record.change, record.controls.isEmpty { controls.append(.permissiveModify()) }
+        let outcome: Result<LDAPResult, LDAPError>
+        do {
+            outcome = .success(try await connection.apply(record, controls: controls))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success: return nil
+        case .failure(let error) where error.isTransportFailure: throw error
+        case .failure(let error):
+            if case .delete = record.change, error.code == .noSuchObject { return nil }
+            return "\(error.code.name): \(error.diagnosticMessage)"
+        }
+    }
+
+    /// Sends each planned operation with the No-Op control; notes the server's objections.
+    private func validate(_ plan: MessagePlan, _ report: inout MessageReport) async {
+        for (index, change) in plan.changes.enumerated() {
+            let problem: String?
+            do {
+                problem = try await connection.validate(change.record).map { "\($0.code.name): \($0.diagnosticMessage)" }
+            } catch {
+                problem = "\(error)"
+            }
+            report.changes[index].error = problem
+        }
+    }
+
+    // MARK: Settling and describing
+
+    private func settle(
+        _ reference: MessageReference, _ settlement: Settlement, _ report: inout MessageReport, _ options: SyncOptions
+    ) async throws(SyncError) {
+        guard !options.dryRun else { return }
+        do {
+            try await drop.settle(reference, as: settlement)
+        } catch {
+            if error.kind == .vanished {
+                logger.notice("message vanished before it was settled", metadata: ["message": "\(reference.id)"])
+                return
+            }
+            throw .mail(error)
+        }
+    }
+
+    private func describe(_ report: inout MessageReport, _ candidate: Candidate) {
+        guard let decoded = candidate.decoded else { return }
+        report.source = decoded.message.source
+        report.sequence = decoded.message.sequence
+        report.kind = decoded.message.kind.rawValue
+        report.signer = decoded.signer.subject.description
+        report.messageID = decoded.messageID
+        report.from = decoded.from
+        report.subject = decoded.subject
+    }
+
+    static func describe(_ change: PlannedChange) -> MessageReport.Change {
+        var newDN: String?
+        if case .modifyDN(let rdn, _, let superior) = change.record.change {
+            newDN = (superior ?? change.record.dn.parent ?? .root).child(rdn).description
+        }
+        return MessageReport.Change(
+            operation: change.record.changeType, dn: change.record.dn.description, newDN: newDN, record: change.sourceRecord,
+            values: change.values.map { .init(attribute: $0.attribute, added: $0.added.map(display), removed: $0.removed.map(display)) },
+            references: change.references.map { .init(attribute: $0.attribute, address: $0.original, dn: $0.target.description, via: $0.via) },
+            error: nil)
+    }
+
+    /// A value for people: the text when it is printable UTF-8, else its size and base64.
+    static func display(_ value: [UInt8]) -> String {
+        if let text = String(validating: value, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return text
+        }
+        return "base64:" + Data(value).base64EncodedString()
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Replication
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each source's replication state, what waits in the drop, and the last run.",
+        discussion: """
+            Per source: the last sequence applied (with its Message-ID and time, as recorded in the \
+            directory under [ldap] state_dn), how many messages in the drop are ready for the next run, \
+            how many are held behind a gap and which sequence they wait for, and how many are in the \
+            quarantine folder. Then the last real run (from [agent] status_file). Changes nothing.
+
+            Example:
+              bridgehead status --config /etc/bridgehead/bridgehead.toml --format json
+            """
+    )
+
+    @Option(name: .long, help: "The configuration file (TOML).")
+    var config: String
+
+    @Option(help: "Output: text or json.")
+    var format: AddressCommand.Format = .text
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        common.bootstrapLogging()
+        let configuration = try Exit.loadConfiguration(config)
+        let now = Date()
+        let status = try await Session.with(configuration, logger: Logger(label: "bridgehead.status"), readOnly: true) {
+            engine async throws(SyncError) in
+            try await engine.status(now: now)
+        }
+        if format == .json {
+            try FileHandleOutput.writeJSON(status)
+            return
+        }
+        var out = ""
+        for source in status.sources {
+            out += "\(source.source): "
+            if let sequence = source.lastSequence {
+                out += "last applied #\(sequence)"
+                if let applied = source.lastApplied { out += " at \(ISO8601DateFormatter().string(from: applied))" }
+                if let id = source.lastMessageID { out += " (\(id))" }
+            } else {
+                out += "nothing applied yet"
+            }
+            out += "\n  in the drop: \(source.ready) ready"
+            if source.held > 0 {
+                out += ", \(source.held) held waiting for #\(source.waitingFor ?? 0)"
+                if let since = source.waitingSince { out += " for \(ReportText.age(since: since, now: now))" }
+            }
+            out += "; quarantined: \(source.quarantined)\n"
+        }
+        if status.quarantinedUnattributed > 0 {
+            out += "quarantined without a known source: \(status.quarantinedUnattributed) (see: bridgehead quarantine list)\n"
+        }
+        if let run = status.lastRun {
+            out +=
+                "last run: \(ISO8601DateFormatter().string(from: run.finished)), exit \(run.exitStatus): \(run.applied) applied, "
+                + "\(run.duplicates) duplicates, \(run.held) held, \(run.quarantined) quarantined, \(run.changes) changes"
+            if let success = run.lastSuccess, success != run.finished { out += "; last success \(ISO8601DateFormatter().string(from: success))" }
+            out += "\n"
+        } else {
+            out += "last run: none recorded in \(configuration.agent.statusFile)\n"
+        }
+        FileHandleOutput.write(out, to: 1)
+    }
+}
+
+struct QuarantineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quarantine",
+        abstract: "List quarantined messages with their reasons, or release one for another try.",
+        subcommands: [List.self, Release.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the quarantine folder, each message with the reason it is refused now.",
+            discussion: """
+                The reason is recomputed from the message and the directory as they are now, so it \
+                also tells when a message has become valid (a missing certificate configured, a \
+                referenced entry created): release it then.
+                """
+        )
+
+        @Option(name: .long, help: "The configuration file (TOML).")
+        var config: String
+
+        @Option(help: "Output: text or json.")
+        var format: AddressCommand.Format = .text
+
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            common.bootstrapLogging()
+            let configuration = try Exit.loadConfiguration(config)
+            let messages = try await Session.with(configuration, logger: Logger(label: "bridgehead.quarantine")) { engine async throws(SyncError) in
+                try await engine.quarantined()
+            }
+            if format == .json {
+                try FileHandleOutput.writeJSON(messages)
+                return
+            }
+            var out = ""
+            for message in messages {
+                out += message.id + "  " + (message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? "(no known source)") + "\n"
+                if let subject = message.subject { out += "  subject: \(subject)\n" }
+                if let from = message.from { out += "  from: \(from)\n" }
+                out += "  reason: \(message.reason)\n"
+            }
+            out +=
+                messages.isEmpty
+                ? "The quarantine folder is empty.\n"
+                : "\(messages.count) quarantined; release one with: bridgehead quarantine release ID --config \(config)\n"
+            FileHandleOutput.write(out, to: 1)
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a quarantined message back into the drop; the next sync takes it again.")
+
+        @Argument(help: "The message's id, as `bridgehead quarantine list` shows it.")
+        var id: String
+
+        @Option(name: .long, help: "The configuration file (TOML).")
+        var config: String
+
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            common.bootstrapLogging()
+            let configuration = try Exit.loadConfiguration(config)
+            let released = try await Session.with(configuration, logger: Logger(label: "bridgehead.quarantine")) { engine async throws(SyncError) in
+                try await engine.release(id)
+            }
+            guard released != nil else {
+                printError("no message \(id) in the quarantine folder (see: bridgehead quarantine list)")
+                throw Exit.dataError
+            }
+            if common.verbose > 0 { FileHandleOutput.write("released \(id)\n", to: 1) }
+        }
+    }
+}

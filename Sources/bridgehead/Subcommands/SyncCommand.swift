@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import LDAPClient
+import LDAPModel
+import LDIF
+import Logging
+import MailDrop
+import Replication
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Apply the replication messages waiting in the drop (or, with --dry-run, show what that would change).",
+        discussion: """
+            Every message in the drop ([mail] maildir or imap_url) is decoded and its S/MIME signature \
+            checked against the certificate of the source it names; the sender must be one of that \
+            source's addresses. Per source, messages apply in sequence order: a sequence already applied \
+            is a duplicate (moved to Processed, nothing applied), one beyond a gap waits in the drop until \
+            the gap is filled. Each message is planned against the live directory (its DNs mapped by \
+            the naming rules, addresses in DN-valued attributes resolved, only effective changes kept), \
+            checked against the source's policy (subtrees, ownership, attributes, delete thresholds), and \
+            applied together with the source's state in one LDAP transaction. Messages that cannot be \
+            applied go to the Quarantine folder with their reason (see: bridgehead quarantine list).
+
+            --dry-run prints the same plan and writes nothing anywhere: not the directory, not the drop, \
+            not the state. A real run is silent when all went well, unless -v or --format is given.
+
+            Exit status: 0 ok; 1 some message was quarantined, or has waited behind a gap longer than \
+            [agent] gap_timeout_hours; 69 LDAP or mail server unavailable (nothing is lost: the next run \
+            starts again from the directory as it is); 75 another run holds the lock; 78 configuration.
+
+            Examples:
+              bridgehead sync --config /etc/bridgehead/bridgehead.toml --dry-run
+              bridgehead sync --config /etc/bridgehead/bridgehead.toml --dry-run --format ldif > preview.ldif
+              bridgehead sync --config /etc/bridgehead/bridgehead.toml                  # from cron
+              bridgehead sync --config /etc/bridgehead/bridgehead.toml --allow-deletes site-a:42
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, ldif, json
+    }
+
+    @Option(name: .long, help: "The configuration file (TOML).")
+    var config: String
+
+    @Flag(help: "Show what a run would change; change nothing.")
+    var dryRun = false
+
+    @Flag(name: .customLong("validate"), help: "With --dry-run: have the server check each planned operation (No-Op control) without applying it.")
+    var serverCheck = false
+
+    @Option(help: "Output: text, ldif (ldapmodify-ready change records) or json.")
+    var format: Format?
+
+    @Option(help: "Apply at most N messages in this run.")
+    var maxMessages: Int?
+
+    @Option(help: "Allow the message SOURCE:SEQUENCE past the delete thresholds (repeatable).")
+    var allowDeletes: [String] = []
+
+    @Option(help: "Write Prometheus metrics to this file after the run (overrides [agent] metrics_file).")
+    var metricsFile: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if serverCheck, !dryRun { throw ValidationError("--validate only applies to --dry-run") }
+        if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
+        for item in allowDeletes where item.split(separator: ":").count != 2 || UInt64(item.split(separator: ":").last ?? "") == nil {
+            throw ValidationError("--allow-deletes takes SOURCE:SEQUENCE, like site-a:42")
+        }
+    }
+
+    func run() async throws {
+        common.bootstrapLogging()
+        let logger = Logger(label: "bridgehead.sync")
+        let configuration = try Exit.loadConfiguration(config)
+        // A dry run writes nothing, not even the lock file.
+        var lock: RunLock?
+        if !dryRun {
+            do {
+                lock = try RunLock(path: configuration.agent.lockFile)
+            } catch {
+                printError("\(error)")
+                if case .held = error { throw Exit.tempFail }
+                throw Exit.configuration
+            }
+        }
+        defer { lock?.release() }
+        let report = try await Session.with(configuration, logger: logger, readOnly: dryRun) { engine async throws(SyncError) in
+            try await engine.run(
+                SyncOptions(dryRun: dryRun, validate: serverCheck, maxMessages: maxMessages, allowDeletes: Set(allowDeletes)))
+        }
+        if !dryRun {
+            let previous = RunRecord.read(configuration.agent.statusFile)
+            var record = RunRecord(report)
+            record.lastSuccess = report.exitStatus == 0 ? report.finished : previous?.lastSuccess
+            do {
+                try record.write(configuration.agent.statusFile)
+            } catch {
+                logger.warning("cannot write the status file", metadata: ["file": "\(configuration.agent.statusFile)", "error": "\(error)"])
+            }
+            if let path = metricsFile ?? configuration.agent.metricsFile {
+                do {
+                    try MetricsFile(path: path).write(Self.metrics(report, record))
+                } catch {
+                    printError("cannot write metrics to \(path): \(error)")
+                }
+            }
+        }
+        let show = dryRun || format != nil || common.verbose > 0
+        if show {
+            switch format ?? .text {
+            case .text: FileHandleOutput.write(ReportText.render(report, colour: ReportText.useColour), to: 1)
+            case .json: try FileHandleOutput.writeJSON(report)
+            case .ldif: FileHandleOutput.write(ReportText.ldif(report), to: 1)
+            }
+        } else if report.exitStatus != 0 {
+            // Cron mails what a run prints: say only what needs a person.
+            FileHandleOutput.write(ReportText.problems(report), to: 2)
+        }
+        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+
+    static func metrics(_ report: RunReport, _ record: RunRecord) -> [MetricsFile.Metric] {
+        var metrics = [
+            MetricsFile.Metric(
+                name: "bridgehead_last_run_messages", help: "Messages in the last run, by outcome.",
+                samples: MessageReport.Outcome.allCases.map { (["outcome": $0.rawValue], Double(report.count($0))) }),
+            MetricsFile.Metric(
+                name: "bridgehead_last_run_changes", help: "LDAP operations applied in the last run.", samples: [([:], Double(report.changes))]),
+            MetricsFile.Metric(
+                name: "bridgehead_last_run_timestamp_seconds", help: "When the last run finished.",
+                samples: [([:], report.finished.timeIntervalSince1970)]),
+            MetricsFile.Metric(
+                name: "bridgehead_last_run_exit_status", help: "Exit status of the last run.", samples: [([:], Double(report.exitStatus))]),
+        ]
+        if let success = record.lastSuccess {
+            metrics.append(
+                MetricsFile.Metric(
+                    name: "bridgehead_last_success_timestamp_seconds", help: "When a run last finished with exit status 0.",
+                    samples: [([:], success.timeIntervalSince1970)]))
+        }
+        return metrics
+    }
+}
+
+/// Opens the LDAP connection and the drop for one command, runs `body`, closes both; maps failures
+/// to exit codes.
+enum Session {
+    static func with<T>(
+        _ configuration: Configuration, logger: Logger, readOnly: Bool = false, _ body: (SyncEngine) async throws(SyncError) -> T
+    ) async throws -> T {
+        let drop: any MailDrop
+        let connection: LDAPConnection
+        do {
+            drop = try configuration.makeDrop(readOnly: readOnly)
+            connection = try await LDAPConnection.connect(
+                configuration.connectionOptions, credentials: try configuration.credentials(), logger: logger)
+        } catch let error as ConfigurationError {
+            printError("\(error)")
+            throw Exit.configuration
+        } catch let error as LDAPError {
+            throw Exit.report(error, refusal: Exit.configuration)
+        }
+        let engine = SyncEngine(configuration: configuration, connection: connection, drop: drop, logger: logger)
+        let result: Result<T, SyncError>
+        do {
+            result = .success(try await body(engine))
+        } catch {
+            result = .failure(error)
+        }
+        await connection.close()
+        if let imap = drop as? IMAPDrop { await imap.close() }
+        switch result {
+        case .success(let value): return value
+        case .failure(.ldap(let error)): throw Exit.report(error, refusal: Exit.unavailable)
+        case .failure(.mail(let error)):
+            printError("mail drop: \(error)")
+            throw error.kind == .configuration ? Exit.configuration : Exit.unavailable
+        case .failure(.configuration(let reason)):
+            printError(reason)
+            throw Exit.configuration
+        }
+    }
+}
