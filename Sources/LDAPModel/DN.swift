@@ -26,7 +26,8 @@ public struct DN: Hashable, Sendable {
     /// True when `self` equals `ancestor` or lies below it (compared normalised).
     public func isWithin(_ ancestor: DN) -> Bool {
         guard ancestor.rdns.count <= rdns.count else { return false }
-        return zip(rdns.suffix(ancestor.rdns.count), ancestor.rdns).allSatisfy { $0.normalized == $1.normalized }
+        // Identical RDNs (the common case) need no normalising.
+        return zip(rdns.suffix(ancestor.rdns.count), ancestor.rdns).allSatisfy { $0 == $1 || $0.normalized == $1.normalized }
     }
 
     /// `self` with the suffix `old` replaced by `new`; nil when `self` is not within `old`.
@@ -69,6 +70,12 @@ public struct AttributeTypeAndValue: Hashable, Sendable {
     public var stringValue: String? { String(validating: value, as: UTF8.self) }
 
     public var normalized: String {
+        // Plain ASCII without capitals, escapes or doubled spaces is its own key (most values are).
+        if value.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || $0 == 0x40 }),
+            type.utf8.allSatisfy({ !($0 >= 0x41 && $0 <= 0x5A) })
+        {
+            return type + "=" + String(decoding: value, as: UTF8.self)
+        }
         let text = String(decoding: value, as: UTF8.self).lowercased()
         let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         return type.lowercased() + "=" + DN.escape(value: Array(collapsed.utf8))

@@ -67,13 +67,22 @@ public final class DirectoryView: @unchecked Sendable {
 
     public init(connection: LDAPConnection) { self.connection = connection }
 
-    /// The entries at `dns`, read from the directory where not yet known.
+    /// The entries at `dns` (by normalised DN), read from the directory where not yet known.
     func load(_ dns: [DN]) async throws(LDAPError) -> [String: Entry?] {
-        let known = lock.withLock { entries }
+        var result: [String: Entry?] = [:]
         var missing: [DN] = []
-        var seen: Set<String> = []
-        for dn in dns where known[dn.normalized] == nil && seen.insert(dn.normalized).inserted { missing.append(dn) }
-        var result = known
+        lock.withLock {
+            for dn in dns {
+                let key = dn.normalized
+                guard result[key] == nil else { continue }
+                if let known = entries[key] {
+                    result[key] = .some(known)
+                } else {
+                    missing.append(dn)
+                    result[key] = .some(nil)  // placeholder, replaced below
+                }
+            }
+        }
         if !missing.isEmpty {
             let read = try await connection.read(missing, attributes: ["*"])
             lock.withLock {
@@ -284,10 +293,16 @@ public struct Planner: Sendable {
     // MARK: Policy
 
     private func check(_ records: [ChangeRecord], _ live: [String: Entry?]) throws(PlanError) {
+        // The owners of the entries the records name, as they are now.
         var owners: [String: String?] = [:]
-        for (key, entry) in live {
-            guard let entry = entry else { continue }
-            owners[key] = .some(entry.strings(AttributeDescription(type: Self.ownerAttribute)).first)
+        let owner = AttributeDescription(type: Self.ownerAttribute)
+        for record in records {
+            var keys = [record.dn.normalized]
+            if case .modifyDN(let rdn, _, let superior) = record.change { keys.append((superior ?? record.dn.parent ?? .root).child(rdn).normalized) }
+            for key in keys where owners[key] == nil {
+                guard let entry = live[key] ?? nil else { continue }
+                owners[key] = .some(entry.strings(owner).first)
+            }
         }
         let violations = policy.check(records, owners: owners, schema: schema)
         if let threshold = violations.first(where: { $0.kind == .deleteThreshold }) { throw .overThreshold(threshold.reason) }
@@ -317,17 +332,19 @@ public struct Planner: Sendable {
         var changed: [String: Entry?] = [:]
         func current(_ dn: DN) -> Entry? { (changed[dn.normalized] ?? live[dn.normalized]) ?? nil }
         var plan = MessagePlan(changes: [], unchanged: 0)
+        // Where each DN is last deleted or renamed away in this message.
+        var lastGone: [String: Int] = [:]
+        for (index, record) in records.enumerated() {
+            switch record.change {
+            case .delete, .modifyDN: lastGone[record.dn.normalized] = index
+            default: break
+            }
+        }
         for (index, record) in records.enumerated() {
             let number = index + 1
             // Whether a later record of this message deletes or renames this DN: then a missing entry
             // means the message was applied this far before (an interrupted run), not a mistake.
-            let passedLater = records[(index + 1)...].contains { later in
-                guard later.dn.matches(record.dn) else { return false }
-                switch later.change {
-                case .delete, .modifyDN: return true
-                default: return false
-                }
-            }
+            let passedLater = (lastGone[record.dn.normalized] ?? -1) > index
             switch record.change {
             case .add(let attributes):
                 var desired = attributes
@@ -653,6 +670,18 @@ public struct Planner: Sendable {
 /// compare as DNs, telephone numbers without spaces and hyphens; anything else byte for byte.
 struct ValueMatcher: Sendable {
     let schema: Subschema
+    /// Equality rule by lower-cased attribute name, worked out once (following SUP).
+    let rules: [String: String]
+
+    init(schema: Subschema) {
+        self.schema = schema
+        var rules: [String: String] = [:]
+        for type in schema.attributeTypes {
+            guard let rule = schema.equality(of: type.oid)?.lowercased() else { continue }
+            for name in type.names + [type.oid] { rules[name.lowercased()] = rule }
+        }
+        self.rules = rules
+    }
 
     /// One key per attribute type, whatever name (or alias) a record used, with its options.
     func key(_ attribute: AttributeDescription) -> String {
@@ -661,8 +690,9 @@ struct ValueMatcher: Sendable {
     }
 
     func normalize(_ attribute: String, _ value: [UInt8]) -> [UInt8] {
-        let rule = (schema.equality(of: attribute) ?? "").lowercased()
-        if attribute.lowercased() == "objectclass" || rule.hasPrefix("objectidentifier") {
+        let name = attribute.split(separator: ";").first.map { $0.lowercased() } ?? attribute.lowercased()
+        let rule = rules[name] ?? ""
+        if name == "objectclass" || rule.hasPrefix("objectidentifier") {
             return Array(String(decoding: value, as: UTF8.self).lowercased().utf8)
         }
         if rule == "distinguishednamematch" || rule == "uniquemembermatch" {

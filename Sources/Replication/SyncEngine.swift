@@ -84,11 +84,17 @@ public struct MessageReport: Sendable, Codable, Hashable {
     public var changes: [Change]
     /// Records that change nothing in the directory as it is.
     public var unchanged: Int
-    /// The planned changes as LDIF change records, the state update last (for --format ldif).
+    /// Held until an operator acts (a delete threshold): the run exits 1 so that cron reports it.
+    public var awaitsOperator = false
+    /// Held behind a gap for longer than the gap timeout.
+    public var overdue = false
+    /// The planned changes as LDIF change records (for --format ldif; the agent's own state update,
+    /// which the run sends with them, is not among them).
     public var ldif: [ChangeRecord] = []
 
     enum CodingKeys: String, CodingKey {
         case id, outcome, reason, source, sequence, kind, signer, messageID, from, subject, waitingFor, waitingSince, changes, unchanged
+        case awaitsOperator, overdue
     }
 }
 
@@ -105,8 +111,9 @@ public struct RunReport: Sendable, Codable {
 
     public func count(_ outcome: MessageReport.Outcome) -> Int { messages.count { $0.outcome == outcome } }
 
-    /// sysexits: 0, or 1 when some message was quarantined or has waited past the gap timeout.
-    public var exitStatus: Int32 { count(.quarantined) > 0 || overdue > 0 ? 1 : 0 }
+    /// sysexits: 0, or 1 when some message was quarantined, has waited past the gap timeout, or waits
+    /// for an operator to allow its deletes.
+    public var exitStatus: Int32 { count(.quarantined) > 0 || overdue > 0 || messages.contains(where: \.awaitsOperator) ? 1 : 0 }
 }
 
 /// A run could not go on: the server or drop is unavailable, or the configuration is unusable.
@@ -158,6 +165,7 @@ public struct SyncEngine: Sendable {
         var applied = 0
         // A source whose message could not be applied: its later messages wait behind it.
         var blocked: [String: UInt64] = [:]
+        var createdInDryRun: Set<String> = []
 
         for candidate in candidates where candidate.decoded == nil {
             var report = MessageReport(id: candidate.reference.id, outcome: .quarantined, reason: candidate.refusal, changes: [], unchanged: 0)
@@ -187,18 +195,21 @@ public struct SyncEngine: Sendable {
                 report.reason = "waits for sequence \(waitingFor) of \(source)"
                 report.waitingFor = waitingFor
                 report.waitingSince = since
-                if options.now.timeIntervalSince(since) > configuration.agent.gapTimeout { overdue += 1 }
+                if options.now.timeIntervalSince(since) > configuration.agent.gapTimeout {
+                    overdue += 1
+                    report.overdue = true
+                }
             case .apply:
+                if let limit = options.maxMessages, applied >= limit {
+                    report.outcome = .deferred
+                    report.reason = "--max-messages \(limit) reached; left for the next run"
+                    blocked[source] = blocked[source] ?? message.sequence
+                    break
+                }
                 if let waitingFor = blocked[source] {
                     report.reason = "waits behind sequence \(waitingFor) of \(source), which was not applied"
                     report.waitingFor = waitingFor
                     report.waitingSince = candidate.received
-                    break
-                }
-                if let limit = options.maxMessages, applied >= limit {
-                    report.outcome = .deferred
-                    report.reason = "--max-messages \(limit) reached; left for the next run"
-                    blocked[source] = message.sequence
                     break
                 }
                 let planned: Result<MessagePlan, PlanError>
@@ -222,6 +233,7 @@ public struct SyncEngine: Sendable {
                     guard options.allowDeletes.contains("\(source):\(message.sequence)") else {
                         report.reason = reason + " (allow it with: bridgehead sync --allow-deletes \(source):\(message.sequence))"
                         report.waitingSince = candidate.received
+                        report.awaitsOperator = true
                         blocked[source] = message.sequence
                         reports.append(report)
                         continue
@@ -246,6 +258,7 @@ public struct SyncEngine: Sendable {
                         "\(plan.deletes) deletes would take this run past its threshold of \(limit) (max_deletes_per_run; "
                         + "allow it with: bridgehead sync --allow-deletes \(source):\(message.sequence))"
                     report.waitingSince = candidate.received
+                    report.awaitsOperator = true
                     blocked[source] = message.sequence
                     reports.append(report)
                     continue
@@ -256,8 +269,7 @@ public struct SyncEngine: Sendable {
                 let previous = states[source]?.sequence
                 let advance = context.store.advance(source, from: previous, to: message.sequence, messageID: decoded.messageID, at: options.now)
                 if options.dryRun {
-                    if options.validate { await validate(plan, &report) }
-                    report.ldif.append(ChangeRecord(dn: advance.dn, change: advance.change))
+                    if options.validate { await validate(plan, &report, created: &createdInDryRun) }
                     report.outcome = .applied
                 } else {
                     let failure: String?
@@ -451,38 +463,29 @@ public struct SyncEngine: Sendable {
     /// and the state update is in the last transaction, so a run that stops midway applies the
     /// message again from the directory as it was left, and reaches the same result.
     func apply(_ plan: MessagePlan, advance: ChangeRecord, transactions: Bool) async throws(LDAPError) -> String? {
-        var segments: [[PlannedChange]] = []
-        var current: [PlannedChange] = []
+        // Runs of changes that go in one transaction together, or that go alone one after another.
+        var runs: [(inTransaction: Bool, changes: [PlannedChange])] = []
         for change in plan.changes {
-            if transactions, !change.record.isUnsafeInTransaction {
-                current.append(change)
-                continue
-            }
-            if !current.isEmpty { segments.append(current) }
-            current = []
-            segments.append([change])
-        }
-        if !current.isEmpty { segments.append(current) }
-        var done = 0
-        for (index, segment) in segments.enumerated() {
-            let last = index == segments.count - 1
-            let inTransaction = transactions && !segment[0].record.isUnsafeInTransaction
-            if inTransaction {
-                if let failure = try await applyTransaction(segment.map(\.record) + (last ? [advance] : []), segment) {
-                    return failure + partly(done)
-                }
+            let inTransaction = transactions && !change.record.isUnsafeInTransaction
+            if let last = runs.last, last.inTransaction == inTransaction {
+                runs[runs.count - 1].changes.append(change)
             } else {
-                for change in segment {
-                    if let failure = try await applyAlone(change.record) {
-                        return "record \(change.sourceRecord): \(change.record.summary): \(failure)" + partly(done)
-                    }
-                }
+                runs.append((inTransaction, [change]))
             }
-            done += segment.count
         }
-        if segments.isEmpty || !transactions || segments.last!.first!.record.isUnsafeInTransaction {
+        var done = 0
+        for (index, run) in runs.enumerated() {
+            let last = index == runs.count - 1
+            let failure =
+                run.inTransaction
+                ? try await applyTransaction(run.changes.map(\.record) + (last ? [advance] : []), run.changes)
+                : try await applyAlone(run.changes.map(\.record), run.changes)
+            if let failure { return failure + partly(done) }
+            done += run.changes.count
+        }
+        if runs.last?.inTransaction != true {
             // The state update on its own; its assertion refuses it if another agent moved the state on.
-            if let failure = try await applyAlone(advance) { return "state update: \(failure)" + partly(done) }
+            if let failure = try await applyAlone([advance], []) { return failure + partly(done) }
         }
         return nil
     }
@@ -491,9 +494,49 @@ public struct SyncEngine: Sendable {
         done == 0 ? "" : " (the \(done) operations before it were applied; the next run plans the rest against the directory as it is)"
     }
 
+    /// Consecutive stretches of `records` whose order does not matter: no two touch the same entry,
+    /// none is the parent of another, no rename. Each stretch can be sent without waiting for answers.
+    static func independentStretches(_ records: [ChangeRecord], limit: Int = 64) -> [Range<Int>] {
+        var stretches: [Range<Int>] = []
+        var start = 0
+        var touched: Set<String> = []
+        var parents: Set<String> = []
+        for (index, record) in records.enumerated() {
+            let dn = record.dn.normalized
+            let parent = record.dn.parent?.normalized ?? ""
+            var rename = false
+            if case .modifyDN = record.change { rename = true }
+            let conflict =
+                index - start >= limit || rename || touched.contains(dn) || touched.contains(parent) || parents.contains(dn)
+            if conflict, index > start {
+                stretches.append(start..<index)
+                start = index
+                touched = []
+                parents = []
+            }
+            touched.insert(dn)
+            parents.insert(parent)
+            if rename {
+                stretches.append(index..<index + 1)
+                start = index + 1
+                touched = []
+                parents = []
+            }
+        }
+        if start < records.count { stretches.append(start..<records.count) }
+        return stretches
+    }
+
     private func applyTransaction(_ records: [ChangeRecord], _ changes: [PlannedChange]) async throws(LDAPError) -> String? {
         let transaction = try await connection.beginTransaction()
-        let results = try await connection.pipeline(records, controls: [transaction.control], window: 1)
+        // slapd queues transaction operations in the order its threads take them, which for pipelined
+        // requests is not always the order they were sent: only independent ones are pipelined.
+        var results: [LDAPResult] = []
+        for stretch in Self.independentStretches(records) {
+            let part = Array(records[stretch])
+            results += try await connection.pipeline(part, controls: [transaction.control], window: part.count)
+            if results.contains(where: { $0.code != .success }) { break }
+        }
         if let refused = results.firstIndex(where: { $0.code != .success }) {
             try await connection.abort(transaction)
             return describeFailure(
@@ -518,29 +561,45 @@ public struct SyncEngine: Sendable {
         return "record \(change.sourceRecord): \(record.summary) refused: \(error.code.name): \(error.diagnosticMessage)"
     }
 
-    /// One operation outside a transaction, made idempotent: modifies are permissive, a delete of
-    /// something already gone is done.
-    private func applyAlone(_ record: ChangeRecord) async throws(LDAPError) -> String? {
-        var controls: [Control] = []
-        if case .modify = record.change, record.controls.isEmpty { controls.append(.permissiveModify()) }
-        let outcome: Result<LDAPResult, LDAPError>
-        do {
-            outcome = .success(try await connection.apply(record, controls: controls))
-        } catch {
-            outcome = .failure(error)
+    /// Operations outside a transaction, made idempotent: modifies are permissive, a delete of
+    /// something already gone is done. Independent ones are pipelined.
+    private func applyAlone(_ records: [ChangeRecord], _ changes: [PlannedChange]) async throws(LDAPError) -> String? {
+        let prepared = records.map { record -> ChangeRecord in
+            guard case .modify = record.change, record.controls.isEmpty else { return record }
+            return ChangeRecord(dn: record.dn, change: record.change, controls: [.permissiveModify()])
         }
-        switch outcome {
-        case .success: return nil
-        case .failure(let error) where error.isTransportFailure: throw error
-        case .failure(let error):
-            if case .delete = record.change, error.code == .noSuchObject { return nil }
-            return "\(error.code.name): \(error.diagnosticMessage)"
+        for stretch in Self.independentStretches(prepared) {
+            let part = Array(prepared[stretch])
+            let results = try await connection.pipeline(part, window: part.count)
+            for (offset, result) in results.enumerated() where result.code != .success {
+                let index = stretch.lowerBound + offset
+                if case .delete = records[index].change, result.code == .noSuchObject { continue }
+                return describeFailure(records[index], index < changes.count ? changes[index] : nil, result.error(records[index].summary))
+            }
         }
+        return nil
     }
 
-    /// Sends each planned operation with the No-Op control; notes the server's objections.
-    private func validate(_ plan: MessagePlan, _ report: inout MessageReport) async {
+    /// Sends each planned operation with the No-Op control; notes the server's objections. An
+    /// operation on an entry that an earlier planned operation creates (not applied in a dry run)
+    /// cannot be checked that way, and says so.
+    private func validate(_ plan: MessagePlan, _ report: inout MessageReport, created: inout Set<String>) async {
         for (index, change) in plan.changes.enumerated() {
+            let record = change.record
+            let depends: Bool
+            switch record.change {
+            case .add: depends = record.dn.parent.map { created.contains($0.normalized) } ?? false
+            default: depends = created.contains(record.dn.normalized)
+            }
+            switch record.change {
+            case .add: created.insert(record.dn.normalized)
+            case .modifyDN(let rdn, _, let superior): created.insert((superior ?? record.dn.parent ?? .root).child(rdn).normalized)
+            default: break
+            }
+            if depends {
+                report.changes[index].error = "not checked: it depends on an earlier planned change, which a dry run does not make"
+                continue
+            }
             let problem: String?
             do {
                 problem = try await connection.validate(change.record).map { "\($0.code.name): \($0.diagnosticMessage)" }

@@ -32,6 +32,11 @@ final class Sandbox: @unchecked Sendable {
     /// The variable's value; nil when absent or empty.
     subscript(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
 
+    /// Runs another command of the sandbox script on this directory (e.g. "revive").
+    func run(_ command: String) throws -> Command.Output {
+        try Command.run(script, [command, directory.path])
+    }
+
     func stop() {
         lock.lock()
         let wasRunning = running

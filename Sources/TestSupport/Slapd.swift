@@ -108,6 +108,15 @@ public final class Slapd: @unchecked Sendable {
     /// Stops slapd and removes its directory. Safe to call more than once.
     public func stop() { sandbox.stop() }
 
+    /// slapd 2.5.13 sometimes segfaults around transactions (docs/slapd-transactions.md). Starts it
+    /// again on its database and addresses when it died; true when it had to.
+    @discardableResult
+    public func revive() throws -> Bool {
+        let output = try sandbox.run("revive")
+        guard output.status == 0 else { throw HarnessError(message: "slapd-sandbox revive: \(output.stderr)") }
+        return output.stdout.contains("revived")
+    }
+
     /// Runs `ldapmodify` (the reference client) against this server as the root DN.
     public func ldapmodify(file: String, extra: [String] = []) throws -> Command.Output {
         try Command.run("ldapmodify", ["-x", "-H", uri, "-D", rootDN, "-y", passwordFile, "-f", file] + extra)

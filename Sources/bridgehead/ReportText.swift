@@ -50,7 +50,9 @@ enum ReportText {
                             + "\n"
                     }
                 }
-                if let error = change.error { out += "    " + paint("server check: \(error)", "31") + "\n" }
+                if let error = change.error {
+                    out += "    " + (error.hasPrefix("not checked") ? paint(error, "33") : paint("server check: \(error)", "31")) + "\n"
+                }
             }
         }
         var totals: [String] = []
@@ -66,12 +68,15 @@ enum ReportText {
         return out
     }
 
-    /// ldapmodify-ready: every planned change record, message by message, each source's state last.
+    /// ldapmodify-ready: every planned change record, message by message. The state update each
+    /// message also makes (under state_dn) is the agent's bookkeeping and is named in a comment only.
     static func ldif(_ report: RunReport) -> [UInt8] {
         var out = Array("version: 1\n".utf8)
         let writer = LDIFWriter()
         for message in report.messages where message.outcome == .applied {
-            out += Array("\n# \(message.source ?? "") sequence \(message.sequence ?? 0), \(message.messageID ?? message.id)\n".utf8)
+            out += Array(
+                "\n# \(message.source ?? "") sequence \(message.sequence ?? 0), \(message.messageID ?? message.id)\n# (the run also records it as the source's state under state_dn)\n"
+                    .utf8)
             for record in message.ldif { out += writer.render(record) }
         }
         return out
@@ -84,7 +89,11 @@ enum ReportText {
             out += "bridgehead: quarantined \(message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? message.id): \(message.reason ?? "")\n"
         }
         for message in report.messages where message.outcome == .held {
-            guard let since = message.waitingSince, report.started.timeIntervalSince(since) > 0 else { continue }
+            if message.awaitsOperator {
+                out += "bridgehead: held \(message.source ?? "") #\(message.sequence ?? 0): \(message.reason ?? "")\n"
+                continue
+            }
+            guard message.overdue, let since = message.waitingSince else { continue }
             out +=
                 "bridgehead: held \(message.source ?? "") #\(message.sequence ?? 0) (\(age(since: since, now: report.started))): \(message.reason ?? "")\n"
         }

@@ -220,6 +220,7 @@ struct GeneratedHistory {
         // Trials 1…20: killed at an instant in the k-th twentieth of that duration, then run again.
         var random = SeededGenerator(seed: 42)
         var interrupted = 0
+        var revived = 0
         for trial in 1...20 {
             let (config, maildir, subtree) = try prepare(trial)
             let instant = duration * (Double(trial - 1) + Double.random(in: 0..<1, using: &random)) / 20
@@ -235,11 +236,20 @@ struct GeneratedHistory {
                 kill(process.processIdentifier, SIGKILL)
             }
             process.waitUntilExit()
-            let again = try Command.run(CLITests.binary, ["sync", "--config", config])
+            // slapd 2.5.13 itself sometimes segfaults when a client dies inside a transaction
+            // (docs/slapd-transactions.md): then it is started again on its database, as an
+            // administrator would, and the next run must still converge.
+            if try slapd.revive() { revived += 1 }
+            var again = try Command.run(CLITests.binary, ["sync", "--config", config])
+            if again.status == 69, try slapd.revive() {
+                revived += 1
+                again = try Command.run(CLITests.binary, ["sync", "--config", config])
+            }
             #expect(again.status == 0, "trial \(trial): the run after the crash: \(again.stderr)")
             try check(trial, maildir, subtree, String(format: "killed after %.3f s of %.3f s", instant, duration))
         }
         #expect(interrupted >= 15, "most kills land inside a run (\(interrupted) of 20 did)")
+        if revived > 0 { print("SyncCrashTests: slapd crashed and was started again \(revived) time(s) (a slapd 2.5 defect)") }
     }
 
     /// The entries of `subtree`, renamed to lie under ou=site-a, so that trials compare with the oracle.

@@ -34,7 +34,7 @@ import Testing
             return [CLITests.root.appendingPathComponent("examples/directory.ldif").path, extra.path]
         }
 
-        init(imap: Bool = false, transactions: Bool? = nil) throws {
+        init(imap: Bool = false, transactions: Bool? = nil, agent: String = "") throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-sync-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             slapd = try Slapd(Slapd.Options(seeds: try Self.seeds(folder)))
@@ -75,6 +75,7 @@ import Testing
                 [agent]
                 lock_file = "\(folder.path)/lock"
                 \(transactions.map { "transactions = \($0)" } ?? "")
+                \(agent)
 
                 [[source]]
                 id = "site-a"
@@ -138,7 +139,14 @@ import Testing
         }
 
         func sync(_ extra: [String] = []) throws -> Command.Output {
-            try Command.run(CLITests.binary, ["sync", "--config", config] + extra)
+            let output = try Command.run(CLITests.binary, ["sync", "--config", config] + extra)
+            // slapd 2.5.13 sometimes segfaults around a transaction under load (docs/slapd-transactions.md):
+            // the run exits 69 having settled nothing; started again, the next run picks up from there.
+            if output.status == 69, try slapd.revive() {
+                print("SyncEndToEndTests: slapd crashed during a run and was started again (a slapd 2.5 defect)")
+                return try Command.run(CLITests.binary, ["sync", "--config", config] + extra)
+            }
+            return output
         }
 
         /// Message file names per folder ("" is the drop itself), without Maildir flags.
@@ -333,11 +341,14 @@ import Testing
         // The missing message arrives: the gap closes, both apply. Then an operator allows site-c's deletes.
         try world.deliver([("b2", try world.message("b2.ldif", source: "site-b", sequence: 2, signer: "ec"))])
         let second = try world.sync()
-        #expect(second.status == 0, "held messages are not overdue yet: \(second.stderr)")
-        #expect(second.stdout.isEmpty && second.stderr.isEmpty, "a good cron run is silent")
+        #expect(second.status == 1, "site-c #2 still waits for an operator: \(second.stderr)")
+        #expect(second.stdout.isEmpty, "a cron run prints only what needs a person, on stderr")
+        #expect(second.stderr.contains("--allow-deletes site-c:2") && !second.stderr.contains("site-a #7"), "\(second.stderr)")
         let third = try world.sync(["--allow-deletes", "site-c:2", "-v"])
         #expect(third.status == 0, "\(third.stderr)")
         #expect(third.stdout.contains("site-c #2"), "-v shows the report")
+        let fourth = try world.sync()
+        #expect(fourth.status == 0 && fourth.stdout.isEmpty && fourth.stderr.isEmpty, "a good cron run is silent: \(fourth.stderr)")
 
         #expect(try world.sequences() == ["site-a": "5", "site-b": "3", "site-c": "2"])
         let oracle = try Self.oracle()
@@ -367,6 +378,72 @@ import Testing
 
     @Test func scenarioOverDovecot() throws { try scenario(imap: true) }
 
+    @Test func dryRunLDIFIsWhatTheRunDoesAndLdapmodifyAcceptsIt() throws {
+        let world = try World()
+        try world.deliver([
+            ("a2", try world.message("a2.ldif", source: "site-a", sequence: 2, signer: "rsa")),
+            ("a1", try world.message("a1.ldif", source: "site-a", sequence: 1, signer: "rsa")),
+            ("a3", try world.message("a3.ldif", source: "site-a", sequence: 3, signer: "rsa")),
+        ])
+        let preview = try world.sync(["--dry-run", "--format", "ldif"])
+        #expect(preview.status == 0, "\(preview.stderr)")
+        #expect(preview.stdout.contains("changetype: add") && preview.stdout.contains("# site-a sequence 3"))
+        // The preview, through ldapmodify on a second server, gives what the real run gives on the first.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-preview-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let other = try Slapd(Slapd.Options(seeds: try World.seeds(folder)))
+        defer { other.stop() }
+        let file = folder.appendingPathComponent("preview.ldif").path
+        try Data(preview.stdoutBytes).write(to: URL(fileURLWithPath: file))
+        let applied = try other.ldapmodify(file: file)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(try world.sync().status == 0)
+        let ours = try world.snapshot()
+        let theirs = try DirectorySnapshot(ldif: try other.dump())
+        #expect(ours == theirs, "\(ours.differences(from: theirs))")
+    }
+
+    @Test func validateAsksTheServerAndMaxMessagesLeavesTheRest() throws {
+        let world = try World()
+        try world.deliver([("a1", try world.message("a1.ldif", source: "site-a", sequence: 1, signer: "rsa"))])
+        #expect(try world.sync().status == 0)
+        // An add the server refuses by schema (inetOrgPerson needs sn): the plan is fine, the server is not.
+        let bad =
+            "version: 1\n\ndn: cn=Fine,ou=SiteA,o=Org\nchangetype: add\nobjectClass: organizationalRole\ncn: Fine\n\n"
+            + "dn: cn=No Surname,ou=SiteA,o=Org\nchangetype: add\nobjectClass: inetOrgPerson\ncn: No Surname\n"
+        let entity =
+            "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\nBridgehead-Sequence: 2\n"
+            + "Bridgehead-Kind: delta\n\n" + bad
+        let signed = try world.pki.signWithOpenSSL(Array(entity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa")
+        try world.deliver([("bad", signed)])
+        let checked = try world.sync(["--dry-run", "--validate"])
+        #expect(checked.stdout.contains("server check: objectClassViolation"), "\(checked.stdout)")
+        let before = try world.snapshot()
+        let real = try world.sync(["--format", "json"])
+        #expect(real.status == 1)
+        let report = try Self.report(real)
+        #expect(report.messages.first?.outcome == "quarantined")
+        #expect(report.messages.first?.reason?.contains("objectClassViolation") == true, "\(report.messages)")
+        #expect(try world.snapshot() == before, "nothing of the refused message was applied, not even its valid first record")
+        #expect(try world.sequences() == ["site-a": "1"])
+
+        let more = try World()
+        try more.deliver([
+            ("b1", try more.message("b1.ldif", source: "site-b", sequence: 1, signer: "ec")),
+            ("b2", try more.message("b2.ldif", source: "site-b", sequence: 2, signer: "ec")),
+            ("b3", try more.message("b3.ldif", source: "site-b", sequence: 3, signer: "ec")),
+        ])
+        let one = try more.sync(["--max-messages", "1", "--format", "json"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(try Self.report(one).messages.map(\.outcome) == ["applied", "deferred", "deferred"])
+        #expect(try more.sequences() == ["site-b": "1"])
+        let status = try Command.run(CLITests.binary, ["status", "--config", more.config])
+        #expect(status.stdout.contains("2 ready"), "\(status.stdout)")
+        #expect(try more.sync().status == 0)
+        #expect(try more.sequences() == ["site-b": "3"])
+    }
+
     @Test func releaseMovesAQuarantinedMessageBackIntoTheDrop() throws {
         let world = try World()
         // site-a #1 before the source is trusted... simulated: an unknown source first.
@@ -380,6 +457,17 @@ import Testing
         #expect(world.folders()[""] == [id] && world.folders()[".Quarantine"] == [])
         let again = try Command.run(CLITests.binary, ["quarantine", "release", "no-such-id", "--config", world.config])
         #expect(again.status == 65 && again.stderr.contains("no message no-such-id"))
+    }
+
+    @Test func aGapHeldPastTheTimeoutIsReportedAndExits1() throws {
+        let world = try World(agent: "gap_timeout_hours = 1")
+        let paths = try world.deliver([("b2", try world.message("b2.ldif", source: "site-b", sequence: 2, signer: "ec"))])
+        let quiet = try world.sync()
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "a fresh gap is not a problem yet: \(quiet.stderr)")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: paths[0])
+        let late = try world.sync()
+        #expect(late.status == 1)
+        #expect(late.stderr.contains("held site-b #2") && late.stderr.contains("waits for sequence 1"), "\(late.stderr)")
     }
 
     @Test func aSecondRunExits75WhileTheFirstHoldsTheLock() throws {
