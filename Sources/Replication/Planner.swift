@@ -84,7 +84,7 @@ public final class DirectoryView: @unchecked Sendable {
             }
         }
         if !missing.isEmpty {
-            let read = try await connection.read(missing, attributes: ["*"])
+            let read = try await connection.read(missing, attributes: ["*"], window: 256)
             lock.withLock {
                 for (dn, entry) in zip(missing, read) {
                     entries[dn.normalized] = .some(entry)
