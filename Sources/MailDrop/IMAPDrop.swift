@@ -1,3 +1,5 @@
+import Foundation
+
 /// An IMAP mailbox as a drop. Messages are listed with UID SEARCH (not those marked \Deleted),
 /// fetched with UID FETCH BODY.PEEK[] in batches (so nothing is marked \Seen before it is settled),
 /// and settled with UID MOVE (RFC 6851), or COPY + STORE \Deleted + UID EXPUNGE where MOVE is
@@ -45,8 +47,14 @@ public actor IMAPDrop: MailDrop {
             uids.sort()
             listed = uids
             fetched = fetched.filter { uids.contains($0.key) }
+            // When each arrived (how long a held message has waited; which of two sources came first).
+            var received: [UInt64: Date] = [:]
+            if !uids.isEmpty {
+                let dates = try await connection.command("UID FETCH \(Self.sequenceSet(uids)) (UID INTERNALDATE)")
+                for response in dates.untagged { if let item = response.internalDate { received[item.uid] = item.date } }
+            }
             let validity = uidValidity ?? 0
-            return uids.map { MessageReference(id: "\(validity)/\($0)", location: settings.mailbox) }
+            return uids.map { MessageReference(id: "\(validity)/\($0)", location: settings.mailbox, received: received[$0]) }
         }
     }
 
@@ -104,6 +112,19 @@ public actor IMAPDrop: MailDrop {
             try await connection.command("UID EXPUNGE \(uid)")
         }
         // Without UIDPLUS the message stays, marked \Deleted, and is no longer listed (SEARCH UNDELETED).
+    }
+
+    /// Sorted UIDs as an IMAP sequence set: 1:3,7,9:10.
+    static func sequenceSet(_ uids: [UInt64]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < uids.count {
+            var end = index
+            while end + 1 < uids.count, uids[end + 1] == uids[end] + 1 { end += 1 }
+            parts.append(end == index ? "\(uids[index])" : "\(uids[index]):\(uids[end])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
     }
 
     private func parseReference(_ message: MessageReference) throws(MailDropError) -> (validity: UInt64, uid: UInt64) {

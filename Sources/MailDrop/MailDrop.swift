@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where replication messages wait: a Maildir or an IMAP mailbox. Every source lists, fetches and
 /// settles the same way, and never deletes a message: settling moves it to another folder.
 public protocol MailDrop: Sendable {
@@ -18,10 +20,13 @@ public struct MessageReference: Sendable, Hashable {
     public let id: String
     /// Maildir: the file's path. IMAP: the mailbox name.
     public let location: String
+    /// When the drop received it (Maildir: the file's time; IMAP: INTERNALDATE), when known.
+    public let received: Date?
 
-    public init(id: String, location: String) {
+    public init(id: String, location: String, received: Date? = nil) {
         self.id = id
         self.location = location
+        self.received = received
     }
 }
 

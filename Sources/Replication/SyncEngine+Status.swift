@@ -1,6 +1,7 @@
 import Foundation
 import LDAPClient
 import LDAPModel
+import MIME
 import MailDrop
 
 /// Per source: what the directory records and what waits in the drop (`bridgehead status`).
@@ -69,6 +70,8 @@ public struct RunRecord: Sendable, Codable, Hashable {
 /// A quarantined message and why it is (or would now be) refused, recomputed from its bytes.
 public struct QuarantinedMessage: Sendable, Codable, Hashable {
     public var id: String
+    /// What an unverified message says it is ("site-a #4"): for people, never trusted.
+    public var claims: String?
     public var source: String?
     public var sequence: UInt64?
     public var from: String?
@@ -141,6 +144,14 @@ extension SyncEngine {
             var entry = QuarantinedMessage(id: reference.id, reason: candidate.refusal ?? "")
             guard let decoded = candidate.decoded else {
                 // Refused before it was known whose it is: say what it claims, for people.
+                if let entity = try? MIMEParser.parse(bytes) {
+                    let inner = (entity.parts.first ?? entity).header
+                    entry.from = entity.header["From"]
+                    entry.subject = entity.header["Subject"]
+                    if let source = inner["Bridgehead-Source"] {
+                        entry.claims = source + (inner["Bridgehead-Sequence"].map { " #\($0)" } ?? "")
+                    }
+                }
                 result.append(entry)
                 continue
             }

@@ -418,15 +418,15 @@ public struct SyncEngine: Sendable {
                 }
                 throw .mail(error)
             }
-            // Without a file time (IMAP), the listing order (by UID: arrival) stands in for arrival times.
-            let arrival = Self.receivedTime(reference) ?? now.addingTimeInterval(Double(index - references.count) / 1000)
+            // A drop that cannot say when a message came: its listing order stands in for arrival.
+            let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
             candidates.append(await examine(bytes, reference: reference, context: context, now: now, received: arrival))
         }
         return candidates
     }
 
     func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate {
-        let received = received ?? Self.receivedTime(reference) ?? now
+        let received = received ?? reference.received ?? now
         let decoded: DecodedMessage
         do {
             decoded = try await context.decoder.decode(bytes, at: now)
@@ -445,14 +445,6 @@ public struct SyncEngine: Sendable {
             }
         }
         return Candidate(reference: reference, decoded: decoded, refusal: nil, received: received)
-    }
-
-    /// When a Maildir file arrived (its modification time); nil for IMAP references.
-    static func receivedTime(_ reference: MessageReference) -> Date? {
-        guard reference.location.hasPrefix("/"), let attributes = try? FileManager.default.attributesOfItem(atPath: reference.location) else {
-            return nil
-        }
-        return attributes[.modificationDate] as? Date
     }
 
     // MARK: Apply

@@ -10,8 +10,11 @@ struct Bridgehead: AsyncParsableCommand {
         commandName: "bridgehead",
         abstract: "Keeps an OpenLDAP directory in step with sites whose changes arrive by mail.",
         discussion: """
-            Exit codes follow sysexits(3): 0 ok, 64 usage, 65 bad input, 69 LDAP or mail server \
-            unavailable, 75 another run holds the lock, 78 configuration error.
+            Exit codes follow sysexits(3): 0 ok, 1 a message needs a person (sync), 64 usage, 65 bad \
+            input, 69 LDAP or mail server unavailable, 75 another run holds the lock, 78 \
+            configuration error.
+
+            Start with: bridgehead help sync
             """,
         subcommands: [
             SyncCommand.self, StatusCommand.self, QuarantineCommand.self, LDIFCommand.self, ApplyCommand.self, DecodeCommand.self,

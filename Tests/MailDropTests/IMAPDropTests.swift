@@ -8,7 +8,9 @@ import Testing
         try (1...count).map { index in
             var bytes = Array("From: a@example.com\r\nSubject: message \(index)\r\nMessage-ID: <m\(index)@example.com>\r\n\r\nbody \(index)\r\n".utf8)
             if size > 0 { bytes += (0..<size).map { UInt8(0x41 + $0 % 26) } + [0x0D, 0x0A] }
-            try Maildir.deliver(bytes, to: dovecot.maildir, name: "\(1_700_000_000 + index).M\(index).test")
+            let path = try Maildir.deliver(bytes, to: dovecot.maildir, name: "\(1_700_000_000 + index).M\(index).test")
+            // Dovecot takes a Maildir file's time as the message's INTERNALDATE.
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(index))], ofItemAtPath: path)
             return bytes
         }
     }
@@ -25,6 +27,7 @@ import Testing
         let drop = IMAPDrop(settings: settings(dovecot))
         let listed = try await drop.list()
         #expect(listed.count == 10)
+        #expect(listed.map(\.received) == (1...10).map { Date(timeIntervalSince1970: 1_700_000_000 + Double($0)) }, "INTERNALDATE, in UID order")
         var received: [[UInt8]] = []
         for message in listed { received.append(try await drop.fetch(message)) }
         #expect(Set(received) == Set(sent), "every message byte for byte")

@@ -1,3 +1,4 @@
+import Foundation
 import MailDrop
 import Testing
 
@@ -21,6 +22,16 @@ struct IMAPResponseTests {
         #expect(try parse("* 3 EXISTS\r\n").values == [.atom("3"), .atom("EXISTS")])
         let flags = try parse("* FLAGS (\\Answered \\Flagged \\Deleted)\r\n")
         #expect(flags.values.last == .list([.atom("\\Answered"), .atom("\\Flagged"), .atom("\\Deleted")]))
+    }
+
+    @Test func internalDates() throws {
+        let one = try parse("* 1 FETCH (UID 42 INTERNALDATE \"29-Nov-2026 09:00:01 +0100\")\r\n")
+        #expect(one.internalDate?.uid == 42)
+        #expect(one.internalDate?.date == Date(timeIntervalSince1970: 1_795_942_801 - 3600))
+        // date-day-fixed pads the day with a space.
+        let padded = try parse("* 2 FETCH (INTERNALDATE \" 9-Nov-2026 23:59:59 -0500\" UID 7)\r\n")
+        #expect(padded.internalDate?.uid == 7 && padded.internalDate?.date == Date(timeIntervalSince1970: 1_794_268_799 + 5 * 3600))
+        #expect(try parse("* 3 FETCH (UID 8 INTERNALDATE \"yesterday\")\r\n").internalDate == nil)
     }
 
     @Test func fetchWithLiteralOfBinaryBytes() throws {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One value in an IMAP response (RFC 9051 §4): an atom (numbers included), a string (quoted or
 /// literal, as bytes), NIL, or a parenthesised list.
 public indirect enum IMAPValue: Sendable, Hashable {
@@ -84,6 +86,32 @@ extension IMAPResponse {
         }
         guard case .untagged = kind else { throw IMAPSyntaxError(reason: "a tagged response without OK, NO or BAD") }
         self.init(kind: kind, status: nil, code: nil, text: "", values: try scanner.values(until: nil, depth: 0))
+    }
+
+    /// `* n FETCH (UID u INTERNALDATE "29-Nov-2026 09:00:01 +0000")` → the UID and the date.
+    public var internalDate: (uid: UInt64, date: Date)? {
+        guard kind == .untagged, values.count >= 3, values[1].atom?.uppercased() == "FETCH", case .list(let items) = values[2] else {
+            return nil
+        }
+        var uid: UInt64?
+        var date: Date?
+        var index = 0
+        while index + 1 < items.count {
+            let key = items[index].atom?.uppercased() ?? ""
+            if key == "UID" { uid = items[index + 1].number }
+            if key == "INTERNALDATE", let text = items[index + 1].bytes { date = Self.parseDate(String(decoding: text, as: UTF8.self)) }
+            index += 2
+        }
+        guard let uid, let date else { return nil }
+        return (uid, date)
+    }
+
+    /// date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE (RFC 9051)
+    static func parseDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "d-MMM-yyyy HH:mm:ss Z"
+        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
     }
 
     /// `* n FETCH (UID u BODY[] {…})` → the UID and the body, when present.

@@ -108,7 +108,8 @@ struct QuarantineCommand: AsyncParsableCommand {
             }
             var out = ""
             for message in messages {
-                out += message.id + "  " + (message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? "(no known source)") + "\n"
+                let whose = message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? message.claims.map { "claims to be \($0), not verified" }
+                out += message.id + "  " + (whose ?? "(no known source)") + "\n"
                 if let subject = message.subject { out += "  subject: \(subject)\n" }
                 if let from = message.from { out += "  from: \(from)\n" }
                 out += "  reason: \(message.reason)\n"

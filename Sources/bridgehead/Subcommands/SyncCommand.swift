@@ -25,15 +25,16 @@ struct SyncCommand: AsyncParsableCommand {
             --dry-run prints the same plan and writes nothing anywhere: not the directory, not the drop, \
             not the state. A real run is silent when all went well, unless -v or --format is given.
 
-            Exit status: 0 ok; 1 some message was quarantined, or has waited behind a gap longer than \
-            [agent] gap_timeout_hours; 69 LDAP or mail server unavailable (nothing is lost: the next run \
-            starts again from the directory as it is); 75 another run holds the lock; 78 configuration.
+            Exit status: 0 ok; 1 some message was quarantined, waits for an operator to allow its \
+            deletes, or has waited behind a gap longer than [agent] gap_timeout_hours; 69 LDAP or \
+            mail server unavailable (nothing is lost: the next run starts again from the directory as \
+            it is); 75 another run holds the lock; 78 configuration.
 
-            Examples:
-              bridgehead sync --config /etc/bridgehead/bridgehead.toml --dry-run
-              bridgehead sync --config /etc/bridgehead/bridgehead.toml --dry-run --format ldif > preview.ldif
-              bridgehead sync --config /etc/bridgehead/bridgehead.toml                  # from cron
-              bridgehead sync --config /etc/bridgehead/bridgehead.toml --allow-deletes site-a:42
+            Examples (conf=/etc/bridgehead/bridgehead.toml):
+              bridgehead sync --config $conf --dry-run
+              bridgehead sync --config $conf --dry-run --format ldif > preview.ldif
+              bridgehead sync --config $conf                        # from cron
+              bridgehead sync --config $conf --allow-deletes site-a:42
             """
     )
 
