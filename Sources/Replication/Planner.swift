@@ -233,12 +233,17 @@ public struct Planner: Sendable {
             references.append(found)
         }
         // A reference must name an entry that exists, or that this message creates: never a dangling DN.
+        // (Or one this message deletes or renames away: a run interrupted after that step, planned
+        // again, finds it gone, as the message itself leaves it.)
         var created: Set<String> = []
         for record in result {
             switch record.change {
             case .add: created.insert(record.dn.normalized)
-            case .modifyDN(let rdn, _, let superior): created.insert((superior ?? record.dn.parent ?? .root).child(rdn).normalized)
-            default: break
+            case .modifyDN(let rdn, _, let superior):
+                created.insert((superior ?? record.dn.parent ?? .root).child(rdn).normalized)
+                created.insert(record.dn.normalized)
+            case .delete: created.insert(record.dn.normalized)
+            case .modify: break
             }
         }
         let targets = references.flatMap { $0.map(\.target) }.filter { !created.contains($0.normalized) }
@@ -332,19 +337,39 @@ public struct Planner: Sendable {
         var changed: [String: Entry?] = [:]
         func current(_ dn: DN) -> Entry? { (changed[dn.normalized] ?? live[dn.normalized]) ?? nil }
         var plan = MessagePlan(changes: [], unchanged: 0)
-        // Where each DN is last deleted or renamed away in this message.
-        var lastGone: [String: Int] = [:]
+        // What happens to each DN later in this message: where it is deleted or renamed away, and where
+        // something arrives at it (an add, or a rename to it).
+        var leaves: [String: [Int]] = [:]
+        var arrivals: [String: [Int]] = [:]
         for (index, record) in records.enumerated() {
             switch record.change {
-            case .delete, .modifyDN: lastGone[record.dn.normalized] = index
-            default: break
+            case .delete: leaves[record.dn.normalized, default: []].append(index)
+            case .modifyDN(let rdn, _, let superior):
+                leaves[record.dn.normalized, default: []].append(index)
+                arrivals[(superior ?? record.dn.parent ?? .root).child(rdn).normalized, default: []].append(index)
+            case .add: arrivals[record.dn.normalized, default: []].append(index)
+            case .modify: break
             }
+        }
+        /// Whether the entry at `dn` (missing now) was already carried past record `index` by an earlier,
+        /// interrupted run: this message later deletes it, or renames it (and on, and on) to a DN that
+        /// exists now. Then what record `index` would do is done; otherwise the entry is truly missing.
+        func carriedOn(_ dn: DN, after index: Int) -> Bool {
+            var here = dn
+            var position = index
+            while let next = leaves[here.normalized]?.first(where: { $0 > position }) {
+                guard case .modifyDN(let rdn, _, let superior) = records[next].change else { return true }  // deleted later
+                here = (superior ?? here.parent ?? .root).child(rdn)
+                position = next
+            }
+            return position != index && ownedHere(here)
+        }
+        /// Whether the entry at `dn` exists and is this source's (a replay finds its own entries only).
+        func ownedHere(_ dn: DN) -> Bool {
+            current(dn)?.strings(AttributeDescription(type: Self.ownerAttribute)).first == source
         }
         for (index, record) in records.enumerated() {
             let number = index + 1
-            // Whether a later record of this message deletes or renames this DN: then a missing entry
-            // means the message was applied this far before (an interrupted run), not a mistake.
-            let passedLater = (lastGone[record.dn.normalized] ?? -1) > index
             switch record.change {
             case .add(let attributes):
                 var desired = attributes
@@ -357,6 +382,8 @@ public struct Planner: Sendable {
                     } else {
                         plan.unchanged += 1
                     }
+                } else if carriedOn(record.dn, after: index) {
+                    plan.unchanged += 1  // added, then renamed or deleted, by an interrupted run
                 } else {
                     let entry = Entry(dn: record.dn, attributes: desired)
                     plan.changes.append(
@@ -368,7 +395,7 @@ public struct Planner: Sendable {
                 }
             case .modify(let modifications):
                 guard let existing = current(record.dn) else {
-                    if passedLater {
+                    if carriedOn(record.dn, after: index) {
                         plan.unchanged += 1
                         continue
                     }
@@ -396,13 +423,20 @@ public struct Planner: Sendable {
             case .modifyDN(let rdn, let deleteOld, let superior):
                 let target = (superior ?? record.dn.parent ?? .root).child(rdn)
                 guard let existing = current(record.dn) else {
-                    if current(target) != nil || passedLater {
-                        plan.unchanged += 1  // renamed before
+                    // Renamed before: the entry is at the target, or was carried on from there.
+                    if ownedHere(target) || carriedOn(target, after: index) {
+                        plan.unchanged += 1
                         continue
                     }
                     throw .refused("record \(number): modrdn \(record.dn): no such entry")
                 }
                 if current(target) != nil, !target.matches(record.dn) {
+                    // Both there: renamed before, and a later record of this message put a new entry
+                    // at the old name. Otherwise the target is taken.
+                    if ownedHere(target), arrivals[record.dn.normalized]?.contains(where: { $0 > index }) == true {
+                        plan.unchanged += 1
+                        continue
+                    }
                     throw .refused("record \(number): modrdn \(record.dn): \(target) already exists")
                 }
                 var renamed = applying(

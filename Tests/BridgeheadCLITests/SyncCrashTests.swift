@@ -131,7 +131,8 @@ struct GeneratedHistory {
 /// The real run killed with SIGKILL at 20 instants spread over its length, then run again to the
 /// end: each time the directory equals the oracle and every message is in exactly one place.
 @Suite(.serialized) struct SyncCrashTests {
-    @Test func killedAtTwentyInstantsAndRunAgainEndsLikeTheOracle() throws {
+    @Test(arguments: [true, false])
+    func killedAtTwentyInstantsAndRunAgainEndsLikeTheOracle(transactions: Bool) throws {
         let history = GeneratedHistory(messages: 12, changesPerMessage: 12, seed: 20_261_129)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-crash-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -184,6 +185,7 @@ struct GeneratedHistory {
                 maildir = "\(maildir)"
                 [agent]
                 lock_file = "\(folder.path)/lock-\(trial)"
+                transactions = \(transactions)
                 [[source]]
                 id = "site-a"
                 certificate = "\(pki.path("ca.pem"))"
@@ -249,7 +251,9 @@ struct GeneratedHistory {
             try check(trial, maildir, subtree, String(format: "killed after %.3f s of %.3f s", instant, duration))
         }
         #expect(interrupted >= 15, "most kills land inside a run (\(interrupted) of 20 did)")
-        if revived > 0 { print("SyncCrashTests: slapd crashed and was started again \(revived) time(s) (a slapd 2.5 defect)") }
+        if revived > 0 {
+            print("SyncCrashTests: slapd crashed and was started again \(revived) time(s), transactions: \(transactions) (a slapd 2.5 defect)")
+        }
     }
 
     /// The entries of `subtree`, renamed to lie under ou=site-a, so that trials compare with the oracle.

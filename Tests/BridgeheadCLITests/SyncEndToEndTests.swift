@@ -238,8 +238,8 @@ import Testing
     }
 
     /// The whole scenario; returns nothing, checks everything.
-    func scenario(imap: Bool) throws {
-        let world = try World(imap: imap)
+    func scenario(imap: Bool, transactions: Bool? = nil) throws {
+        let world = try World(imap: imap, transactions: transactions)
         var files: [String: String] = [:]
         func named(_ name: String, _ bytes: [UInt8]) -> (name: String, bytes: [UInt8]) {
             files[name] = name
@@ -344,9 +344,13 @@ import Testing
         #expect(second.status == 1, "site-c #2 still waits for an operator: \(second.stderr)")
         #expect(second.stdout.isEmpty, "a cron run prints only what needs a person, on stderr")
         #expect(second.stderr.contains("--allow-deletes site-c:2") && !second.stderr.contains("site-a #7"), "\(second.stderr)")
-        let third = try world.sync(["--allow-deletes", "site-c:2", "-v"])
+        let metrics = world.folder.appendingPathComponent("bridgehead.prom").path
+        let third = try world.sync(["--allow-deletes", "site-c:2", "-v", "--metrics-file", metrics])
         #expect(third.status == 0, "\(third.stderr)")
         #expect(third.stdout.contains("site-c #2"), "-v shows the report")
+        let textfile = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(textfile.contains("bridgehead_last_run_messages{outcome=\"applied\"} 1"), "\(textfile)")
+        #expect(textfile.contains("bridgehead_last_run_changes 3") && textfile.contains("bridgehead_last_success_timestamp_seconds "))
         let fourth = try world.sync()
         #expect(fourth.status == 0 && fourth.stdout.isEmpty && fourth.stderr.isEmpty, "a good cron run is silent: \(fourth.stderr)")
 
@@ -377,6 +381,9 @@ import Testing
     @Test func scenarioOverMaildir() throws { try scenario(imap: false) }
 
     @Test func scenarioOverDovecot() throws { try scenario(imap: true) }
+
+    /// The idempotent path: every operation alone (Permissive Modify), the state update last.
+    @Test func scenarioWithoutTransactions() throws { try scenario(imap: false, transactions: false) }
 
     @Test func dryRunLDIFIsWhatTheRunDoesAndLdapmodifyAcceptsIt() throws {
         let world = try World()
