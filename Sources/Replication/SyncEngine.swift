@@ -186,6 +186,14 @@ public struct SyncEngine: Sendable {
             let source = decoded.message.source
             var report = MessageReport(id: candidate.reference.id, outcome: .held, changes: [], unchanged: 0)
             describe(&report, candidate)
+            /// Refused: to the quarantine, and the source's later messages wait behind it.
+            func quarantine(_ reason: String) async throws(SyncError) {
+                report.outcome = .quarantined
+                report.reason = reason
+                blocked[source] = message.sequence
+                try await settle(candidate.reference, .quarantined, &report, options)
+                reports.append(report)
+            }
             switch decision {
             case .duplicate(let last):
                 report.outcome = .duplicate
@@ -223,11 +231,7 @@ public struct SyncEngine: Sendable {
                 case .success(let value): plan = value
                 case .failure(.directory(let error)): throw .ldap(error)
                 case .failure(.refused(let reason)):
-                    report.outcome = .quarantined
-                    report.reason = reason
-                    blocked[source] = message.sequence
-                    try await settle(candidate.reference, .quarantined, &report, options)
-                    reports.append(report)
+                    try await quarantine(reason)
                     continue
                 case .failure(.overThreshold(let reason)):
                     guard options.allowDeletes.contains("\(source):\(message.sequence)") else {
@@ -243,11 +247,7 @@ public struct SyncEngine: Sendable {
                         plan = try await context.planner(for: source, ignoringThreshold: true).plan(decoded.message)
                     } catch {
                         if case .directory(let failure) = error { throw .ldap(failure) }
-                        report.outcome = .quarantined
-                        report.reason = error.description
-                        blocked[source] = message.sequence
-                        try await settle(candidate.reference, .quarantined, &report, options)
-                        reports.append(report)
+                        try await quarantine(error.description)
                         continue
                     }
                 }
@@ -280,11 +280,7 @@ public struct SyncEngine: Sendable {
                     }
                     if let failure {
                         context.view.forget()
-                        report.outcome = .quarantined
-                        report.reason = failure
-                        blocked[source] = message.sequence
-                        try await settle(candidate.reference, .quarantined, &report, options)
-                        reports.append(report)
+                        try await quarantine(failure)
                         continue
                     }
                     report.outcome = .applied

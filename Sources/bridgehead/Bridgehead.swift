@@ -41,6 +41,19 @@ enum Exit {
         }
     }
 
+    /// Connects and binds as the configuration says. A configuration problem exits 78, a server that
+    /// cannot be reached 69, a refused bind 78.
+    static func connect(_ settings: Configuration, logger: Logger) async throws -> LDAPConnection {
+        do {
+            return try await LDAPConnection.connect(settings.connectionOptions, credentials: try settings.credentials(), logger: logger)
+        } catch let error as ConfigurationError {
+            printError("\(error)")
+            throw configuration
+        } catch let error as LDAPError {
+            throw report(error, refusal: configuration)
+        }
+    }
+
     /// Prints an LDAP failure and chooses the exit code: 69 when the server could not be reached
     /// (cron will try again), `refusal` when it answered no.
     static func report(_ error: LDAPError, refusal: ExitCode) -> ExitCode {

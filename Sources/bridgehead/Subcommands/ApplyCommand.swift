@@ -52,16 +52,7 @@ struct ApplyCommand: AsyncParsableCommand {
             printError("\(file): cannot open: \(error.localizedDescription)")
             throw Exit.dataError
         }
-        let connection: LDAPConnection
-        do {
-            connection = try await LDAPConnection.connect(
-                configuration.connectionOptions, credentials: try configuration.credentials(), logger: logger)
-        } catch let error as ConfigurationError {
-            printError("\(error)")
-            throw Exit.configuration
-        } catch let error as LDAPError {
-            throw Exit.report(error, refusal: Exit.configuration)
-        }
+        let connection = try await Exit.connect(configuration, logger: logger)
         let applier = ChangeApplier(
             connection: connection,
             options: .init(batchSize: batchSize, useTransactions: transactions ? nil : false, continueOnError: continueOnError),

@@ -154,17 +154,13 @@ enum Session {
         _ configuration: Configuration, logger: Logger, readOnly: Bool = false, _ body: (SyncEngine) async throws(SyncError) -> T
     ) async throws -> T {
         let drop: any MailDrop
-        let connection: LDAPConnection
         do {
             drop = try configuration.makeDrop(readOnly: readOnly)
-            connection = try await LDAPConnection.connect(
-                configuration.connectionOptions, credentials: try configuration.credentials(), logger: logger)
-        } catch let error as ConfigurationError {
+        } catch {
             printError("\(error)")
             throw Exit.configuration
-        } catch let error as LDAPError {
-            throw Exit.report(error, refusal: Exit.configuration)
         }
+        let connection = try await Exit.connect(configuration, logger: logger)
         let engine = SyncEngine(configuration: configuration, connection: connection, drop: drop, logger: logger)
         let result: Result<T, SyncError>
         do {
