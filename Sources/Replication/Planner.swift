@@ -164,7 +164,7 @@ public struct Planner: Sendable {
         var wanted: [String] = []
         var wantedSet: Set<String> = []
         func collect(_ attribute: AttributeDescription, _ values: [[UInt8]]) {
-            guard schema.holdsDistinguishedNames(attribute.type) else { return }
+            guard matcher.holdsDistinguishedNames(attribute.type) else { return }
             for value in values {
                 let text = String(decoding: value, as: UTF8.self)
                 if wantedSet.insert(text).inserted { wanted.append(text) }
@@ -190,7 +190,7 @@ public struct Planner: Sendable {
         for (index, record) in records.enumerated() {
             var found: [ResolvedReference] = []
             func rewrite(_ attribute: AttributeDescription, _ values: [[UInt8]], lenient: Bool) throws(PlanError) -> [[UInt8]] {
-                guard schema.holdsDistinguishedNames(attribute.type) else { return values }
+                guard matcher.holdsDistinguishedNames(attribute.type) else { return values }
                 var out: [[UInt8]] = []
                 for value in values {
                     let text = String(decoding: value, as: UTF8.self)
@@ -335,7 +335,8 @@ public struct Planner: Sendable {
         try check(records, live)
 
         var changed: [String: Entry?] = [:]
-        func current(_ dn: DN) -> Entry? { (changed[dn.normalized] ?? live[dn.normalized]) ?? nil }
+        func current(_ key: String) -> Entry? { (changed[key] ?? live[key]) ?? nil }
+        func current(_ dn: DN) -> Entry? { current(dn.normalized) }
         var plan = MessagePlan(changes: [], unchanged: 0)
         // What happens to each DN later in this message: where it is deleted or renamed away, and where
         // something arrives at it (an add, or a rename to it).
@@ -370,15 +371,16 @@ public struct Planner: Sendable {
         }
         for (index, record) in records.enumerated() {
             let number = index + 1
+            let key = record.dn.normalized
             switch record.change {
             case .add(let attributes):
                 var desired = attributes
                 desired = withAgentAttributes(desired)
-                if let existing = current(record.dn) {
+                if let existing = current(key) {
                     // Added before by this source (policy checked the owner): make it equal instead.
                     if let change = difference(existing, desired, number, references[index]) {
                         plan.changes.append(change)
-                        changed[record.dn.normalized] = .some(applying(change.record, to: existing))
+                        changed[key] = .some(applying(change.record, to: existing))
                     } else {
                         plan.unchanged += 1
                     }
@@ -391,10 +393,10 @@ public struct Planner: Sendable {
                             record: .add(entry), sourceRecord: number,
                             values: entry.mergedAttributes.map { ValueChange(attribute: $0.description.description, added: $0.values, removed: []) },
                             references: references[index]))
-                    changed[record.dn.normalized] = .some(entry)
+                    changed[key] = .some(entry)
                 }
             case .modify(let modifications):
-                guard let existing = current(record.dn) else {
+                guard let existing = current(key) else {
                     if carriedOn(record.dn, after: index) {
                         plan.unchanged += 1
                         continue
@@ -408,9 +410,9 @@ public struct Planner: Sendable {
                 }
                 let change = ChangeRecord(dn: record.dn, change: .modify(effective))
                 plan.changes.append(PlannedChange(record: change, sourceRecord: number, values: values, references: references[index]))
-                changed[record.dn.normalized] = .some(applying(change, to: existing))
+                changed[key] = .some(applying(change, to: existing))
             case .delete:
-                guard let existing = current(record.dn) else {
+                guard let existing = current(key) else {
                     plan.unchanged += 1  // already gone
                     continue
                 }
@@ -419,10 +421,10 @@ public struct Planner: Sendable {
                         record: record, sourceRecord: number,
                         values: existing.mergedAttributes.map { ValueChange(attribute: $0.description.description, added: [], removed: $0.values) },
                         references: []))
-                changed[record.dn.normalized] = .some(nil)
+                changed[key] = .some(nil)
             case .modifyDN(let rdn, let deleteOld, let superior):
                 let target = (superior ?? record.dn.parent ?? .root).child(rdn)
-                guard let existing = current(record.dn) else {
+                guard let existing = current(key) else {
                     // Renamed before: the entry is at the target, or was carried on from there.
                     if ownedHere(target) || carriedOn(target, after: index) {
                         plan.unchanged += 1
@@ -457,7 +459,7 @@ public struct Planner: Sendable {
                 }
                 renamed.dn = target
                 plan.changes.append(PlannedChange(record: record, sourceRecord: number, values: [], references: []))
-                changed[record.dn.normalized] = .some(nil)
+                changed[key] = .some(nil)
                 changed[target.normalized] = .some(renamed)
             }
         }
@@ -706,20 +708,34 @@ struct ValueMatcher: Sendable {
     let schema: Subschema
     /// Equality rule by lower-cased attribute name, worked out once (following SUP).
     let rules: [String: String]
+    /// OID by lower-cased name, and the names (lower-cased) of attributes whose values are DNs.
+    let oids: [String: String]
+    let distinguishedNames: Set<String>
 
     init(schema: Subschema) {
         self.schema = schema
         var rules: [String: String] = [:]
+        var oids: [String: String] = [:]
+        var distinguishedNames: Set<String> = []
         for type in schema.attributeTypes {
+            let names = (type.names + [type.oid]).map { $0.lowercased() }
+            for name in names { oids[name] = type.oid }
+            if schema.holdsDistinguishedNames(type.oid) { distinguishedNames.formUnion(names) }
             guard let rule = schema.equality(of: type.oid)?.lowercased() else { continue }
-            for name in type.names + [type.oid] { rules[name.lowercased()] = rule }
+            for name in names { rules[name] = rule }
         }
         self.rules = rules
+        self.oids = oids
+        self.distinguishedNames = distinguishedNames
     }
+
+    func holdsDistinguishedNames(_ attribute: String) -> Bool { distinguishedNames.contains(attribute.lowercased()) }
 
     /// One key per attribute type, whatever name (or alias) a record used, with its options.
     func key(_ attribute: AttributeDescription) -> String {
-        let type = schema.attributeType(attribute.type)?.oid ?? attribute.type.lowercased()
+        let lower = attribute.type.lowercased()
+        let type = oids[lower] ?? lower
+        if attribute.options.isEmpty { return type }
         return ([type] + attribute.options.map { $0.lowercased() }.sorted()).joined(separator: ";")
     }
 

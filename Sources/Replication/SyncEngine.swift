@@ -20,6 +20,8 @@ public struct SyncOptions: Sendable {
     public var allowDeletes: Set<String> = []
     /// The time the run takes as now (for signature validity and how long messages have waited).
     public var now = Date()
+    /// Describe every planned change in the report (a dry run always does; a quiet cron run need not).
+    public var details = true
 
     public init(dryRun: Bool = false, validate: Bool = false, maxMessages: Int? = nil, allowDeletes: Set<String> = [], now: Date = Date()) {
         self.dryRun = dryRun
@@ -264,8 +266,10 @@ public struct SyncEngine: Sendable {
                     continue
                 }
                 report.unchanged = plan.unchanged
-                report.changes = plan.changes.map(Self.describe)
-                report.ldif = plan.changes.map(\.record)
+                if options.details {
+                    report.changes = plan.changes.map(Self.describe)
+                    report.ldif = plan.changes.map(\.record)
+                }
                 let previous = states[source]?.sequence
                 let advance = context.store.advance(source, from: previous, to: message.sequence, messageID: decoded.messageID, at: options.now)
                 if options.dryRun {

@@ -90,8 +90,10 @@ struct SyncCommand: AsyncParsableCommand {
         }
         defer { lock?.release() }
         let report = try await Session.with(configuration, logger: logger, readOnly: dryRun) { engine async throws(SyncError) in
-            try await engine.run(
-                SyncOptions(dryRun: dryRun, validate: serverCheck, maxMessages: maxMessages, allowDeletes: Set(allowDeletes)))
+            var options = SyncOptions(dryRun: dryRun, validate: serverCheck, maxMessages: maxMessages, allowDeletes: Set(allowDeletes))
+            // A quiet cron run shows nothing: it need not describe every change it makes.
+            options.details = dryRun || format != nil || common.verbose > 0
+            return try await engine.run(options)
         }
         if !dryRun {
             let previous = RunRecord.read(configuration.agent.statusFile)
