@@ -72,11 +72,17 @@ public final class LDAPConnection: @unchecked Sendable {
     }
 
     /// Connects, optionally upgrades with StartTLS, and binds.
+    /// libldap writes to its sockets with plain write(2): when the server has gone away, the kernel
+    /// sends SIGPIPE, which would end the whole process before libldap could report "server down".
+    /// Ignored once, for the process (the answer is then EPIPE, and LDAP_SERVER_DOWN).
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     public static func connect(
         _ options: LDAPConnectionOptions, credentials: LDAPCredentials = .anonymous,
         logger: Logger = Logger(label: "bridgehead.ldap")
     ) async throws(LDAPError) -> LDAPConnection {
         let operation = "connect \(options.uri)"
+        ignoreBrokenPipes
         var ld: OpaquePointer?
         let rc = ldap_initialize(&ld, options.uri)
         guard rc == LDAP_SUCCESS, let ld else {

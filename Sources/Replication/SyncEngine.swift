@@ -465,6 +465,15 @@ public struct SyncEngine: Sendable {
                 runs.append((inTransaction, [change]))
             }
         }
+        // A message in several steps cannot be rolled back as a whole: before its first step, the
+        // server checks (No-Op) what the later steps will send, so that a refusal there is found
+        // while nothing is applied yet.
+        if runs.count > 1 {
+            // (Not the state update: slapd answers No-Op with an Assertion control by "internal error".)
+            if let refusal = try await precheck(Array(runs.dropFirst().flatMap(\.changes)), after: runs[0].changes) {
+                return refusal + " (checked before anything was applied; nothing was)"
+            }
+        }
         var done = 0
         for (index, run) in runs.enumerated() {
             let last = index == runs.count - 1
@@ -478,6 +487,41 @@ public struct SyncEngine: Sendable {
         if runs.last?.inTransaction != true {
             // The state update on its own; its assertion refuses it if another agent moved the state on.
             if let failure = try await applyAlone([advance], []) { return failure + partly(done) }
+        }
+        return nil
+    }
+
+    /// The server's objection (No-Op) to the first of `changes` that does not depend on a change
+    /// planned before it (those cannot be checked against the directory as it is); nil when none.
+    private func precheck(_ changes: [PlannedChange], after earlier: [PlannedChange]) async throws(LDAPError) -> String? {
+        var touched: Set<String> = []
+        var parentsTouched: Set<String> = []
+        func note(_ record: ChangeRecord) {
+            touched.insert(record.dn.normalized)
+            if let parent = record.dn.parent { parentsTouched.insert(parent.normalized) }
+            if case .modifyDN(let rdn, _, let superior) = record.change {
+                let target = (superior ?? record.dn.parent ?? .root).child(rdn)
+                touched.insert(target.normalized)
+                if let parent = target.parent { parentsTouched.insert(parent.normalized) }
+            }
+        }
+        for change in earlier { note(change.record) }
+        var checked: [PlannedChange] = []
+        for change in changes {
+            let record = change.record
+            var depends = touched.contains(record.dn.normalized) || parentsTouched.contains(record.dn.normalized)
+            if case .add = record.change, let parent = record.dn.parent, touched.contains(parent.normalized) { depends = true }
+            if case .modifyDN(let rdn, _, let superior) = record.change {
+                let target = (superior ?? record.dn.parent ?? .root).child(rdn)
+                if touched.contains(target.normalized) || target.parent.map({ touched.contains($0.normalized) }) == true { depends = true }
+            }
+            if !depends { checked.append(change) }
+            note(record)
+        }
+        guard !checked.isEmpty else { return nil }
+        let results = try await connection.pipeline(checked.map(\.record), controls: [.noOp], window: 64)
+        for (change, result) in zip(checked, results) where result.code != .noOperation && result.code != .success {
+            return describeFailure(change.record, change, result.error(change.record.summary))
         }
         return nil
     }

@@ -435,6 +435,26 @@ import Testing
         #expect(try world.snapshot() == before, "nothing of the refused message was applied, not even its valid first record")
         #expect(try world.sequences() == ["site-a": "1"])
 
+        // In steps (it deletes, which slapd 2.5 cannot hold in a transaction): the refusal in the last
+        // step is found before the first is applied, and nothing is.
+        let stepped =
+            "version: 1\n\ndn: cn=Fine,ou=SiteA,o=Org\nchangetype: add\nobjectClass: organizationalRole\ncn: Fine\n\n"
+            + "dn: cn=Alan Turing,ou=people,ou=SiteA,o=Org\nchangetype: delete\n\n"
+            + "dn: cn=Grace Hopper,ou=people,ou=SiteA,o=Org\nchangetype: modify\nreplace: sn\n-\n"
+        let steppedEntity =
+            "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\nBridgehead-Sequence: 2\n"
+            + "Bridgehead-Kind: delta\n\n" + stepped
+        try world.deliver([
+            ("stepped", try world.pki.signWithOpenSSL(Array(steppedEntity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa"))
+        ])
+        let refused = try world.sync(["--format", "json"])
+        #expect(refused.status == 1)
+        let steppedReport = try Self.report(refused)
+        #expect(steppedReport.messages.first?.outcome == "quarantined")
+        #expect(steppedReport.messages.first?.reason?.contains("objectClassViolation") == true, "\(steppedReport.messages)")
+        #expect(steppedReport.messages.first?.reason?.contains("nothing was") == true, "\(steppedReport.messages)")
+        #expect(try world.snapshot() == before, "neither the add before the delete nor the delete was applied")
+
         let more = try World()
         try more.deliver([
             ("b1", try more.message("b1.ldif", source: "site-b", sequence: 1, signer: "ec")),

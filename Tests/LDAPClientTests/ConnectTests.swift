@@ -38,6 +38,22 @@ import Testing
         }
     }
 
+    @Test func aServerThatDiesUnderAnOpenConnectionIsATransportFailure() async throws {
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        _ = try await connection.whoAmI()
+        slapd.stop()
+        // Writing to the dead socket raises SIGPIPE, which must not end the process.
+        for _ in 0..<3 {
+            do {
+                _ = try await connection.whoAmI()
+                Issue.record("a stopped server answered")
+            } catch {
+                #expect(error.isTransportFailure, "\(error)")
+            }
+        }
+    }
+
     @Test func saslExternalOverLDAPI() async throws {
         let slapd = try Slapd()
         let connection = try await LDAPConnection.connect(LDAPConnectionOptions(uri: slapd.ldapiURI), credentials: .sasl(mechanism: "EXTERNAL"))
