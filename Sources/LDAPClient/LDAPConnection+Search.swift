@@ -175,23 +175,34 @@ extension LDAPConnection {
     /// `window` outstanding), answers matched by message id. One result per DN, in order; nil where the
     /// entry does not exist.
     public func read(_ dns: [DN], attributes: [String]? = nil, window: Int = 64) async throws(LDAPError) -> [Entry?] {
+        try await searchEach(dns, scope: .base, attributes: attributes, window: window).map(\.first)
+    }
+
+    /// The entries right below each of `dns` (one-level searches, pipelined like `read`): their DNs
+    /// only. Empty for a leaf, and for a DN that does not exist.
+    public func children(_ dns: [DN], window: Int = 64) async throws(LDAPError) -> [[DN]] {
+        try await searchEach(dns, scope: .oneLevel, attributes: ["1.1"], window: window).map { $0.map(\.dn) }
+    }
+
+    /// One search per base, all entries of each; noSuchObject gives none.
+    private func searchEach(_ bases: [DN], scope: SearchScope, attributes: [String]?, window: Int) async throws(LDAPError) -> [[Entry]] {
         let timeout = self.timeout
         return try await run { ld throws(LDAPError) in
-            var results = [Entry?](repeating: nil, count: dns.count)
+            var results = [[Entry]](repeating: [], count: bases.count)
             var outstanding: [Int32: Int] = [:]
             var next = 0
             let arena = CArena()
             let requested = arena.strings(attributes)
-            while next < dns.count || !outstanding.isEmpty {
-                while next < dns.count, outstanding.count < max(window, 1) {
+            while next < bases.count || !outstanding.isEmpty {
+                while next < bases.count, outstanding.count < max(window, 1) {
                     var msgid: Int32 = 0
                     let rc = ldap_search_ext(
-                        ld, dns[next].description, SearchScope.base.rawValue, "(objectClass=*)", requested, 0, nil, nil, nil, 0, &msgid)
-                    try check(ld, rc, operation: "read \(dns[next])")
+                        ld, bases[next].description, scope.rawValue, "(objectClass=*)", requested, 0, nil, nil, nil, 0, &msgid)
+                    try check(ld, rc, operation: "search \(bases[next])")
                     outstanding[msgid] = next
                     next += 1
                 }
-                let message = try awaitMessage(ld, msgid: LDAP_RES_ANY, timeout: timeout, all: false, operation: "read entries")
+                let message = try awaitMessage(ld, msgid: LDAP_RES_ANY, timeout: timeout, all: false, operation: "search entries")
                 let msgid = ldap_msgid(message)
                 guard let index = outstanding[msgid] else {
                     ldap_msgfree(message)
@@ -200,11 +211,11 @@ extension LDAPConnection {
                 switch UInt(bitPattern: Int(ldap_msgtype(message))) {
                 case UInt(LDAP_RES_SEARCH_ENTRY):
                     defer { ldap_msgfree(message) }
-                    results[index] = try entry(ld, message, operation: "read \(dns[index])")
+                    results[index].append(try entry(ld, message, operation: "search \(bases[index])"))
                 case UInt(LDAP_RES_SEARCH_RESULT):
                     outstanding[msgid] = nil
-                    let result = try parseResult(ld, message, operation: "read \(dns[index])")
-                    guard result.code == .success || result.code == .noSuchObject else { throw result.error("read \(dns[index])") }
+                    let result = try parseResult(ld, message, operation: "search \(bases[index])")
+                    guard result.code == .success || result.code == .noSuchObject else { throw result.error("search \(bases[index])") }
                 default:
                     ldap_msgfree(message)
                 }

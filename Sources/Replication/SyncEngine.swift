@@ -509,7 +509,9 @@ public struct SyncEngine: Sendable {
         var checked: [PlannedChange] = []
         for change in changes {
             let record = change.record
-            var depends = touched.contains(record.dn.normalized) || parentsTouched.contains(record.dn.normalized)
+            // (A delete's children are looked at below, with what the plan does to them.)
+            var depends = touched.contains(record.dn.normalized)
+            if case .delete = record.change {} else if parentsTouched.contains(record.dn.normalized) { depends = true }
             if case .add = record.change, let parent = record.dn.parent, touched.contains(parent.normalized) { depends = true }
             if case .modifyDN(let rdn, _, let superior) = record.change {
                 let target = (superior ?? record.dn.parent ?? .root).child(rdn)
@@ -518,9 +520,41 @@ public struct SyncEngine: Sendable {
             if !depends { checked.append(change) }
             note(record)
         }
-        guard !checked.isEmpty else { return nil }
-        let results = try await connection.pipeline(checked.map(\.record), controls: [.noOp], window: 64)
-        for (change, result) in zip(checked, results) where result.code != .noOperation && result.code != .success {
+        // A delete is refused when the entry still has children (other failures are access rights):
+        // asked with reads, which the server answers in parallel, rather than with No-Op deletes,
+        // which it would serialise like writes. Children the plan deletes before it do not count.
+        var deletedAt: [String: Int] = [:]  // position in earlier + changes
+        var addedBelow: [String: [(position: Int, dn: DN)]] = [:]  // children the plan adds, by parent
+        for (position, change) in (earlier + changes).enumerated() {
+            switch change.record.change {
+            case .delete: deletedAt[change.record.dn.normalized] = position
+            case .add:
+                if let parent = change.record.dn.parent { addedBelow[parent.normalized, default: []].append((position, change.record.dn)) }
+            case .modifyDN(let rdn, _, let superior):
+                // Gone from under its parent, and arrived under the new one.
+                deletedAt[change.record.dn.normalized] = position
+                let target = (superior ?? change.record.dn.parent ?? .root).child(rdn)
+                if let parent = target.parent { addedBelow[parent.normalized, default: []].append((position, target)) }
+            case .modify: break
+            }
+        }
+        var deletes: [PlannedChange] = []
+        var others: [PlannedChange] = []
+        for change in checked {
+            if case .delete = change.record.change { deletes.append(change) } else { others.append(change) }
+        }
+        if !deletes.isEmpty {
+            let children = try await connection.children(deletes.map(\.record.dn))
+            for (change, below) in zip(deletes, children) {
+                let position = deletedAt[change.record.dn.normalized] ?? 0
+                let added = (addedBelow[change.record.dn.normalized] ?? []).filter { $0.position < position }.map(\.dn)
+                guard (below + added).contains(where: { (deletedAt[$0.normalized] ?? Int.max) > position }) else { continue }
+                return "record \(change.sourceRecord): \(change.record.summary) refused: notAllowedOnNonLeaf: entries below it remain"
+            }
+        }
+        guard !others.isEmpty else { return nil }
+        let results = try await connection.pipeline(others.map(\.record), controls: [.noOp], window: 64)
+        for (change, result) in zip(others, results) where result.code != .noOperation && result.code != .success {
             return describeFailure(change.record, change, result.error(change.record.summary))
         }
         return nil

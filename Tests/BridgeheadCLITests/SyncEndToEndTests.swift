@@ -455,6 +455,22 @@ import Testing
         #expect(steppedReport.messages.first?.reason?.contains("nothing was") == true, "\(steppedReport.messages)")
         #expect(try world.snapshot() == before, "neither the add before the delete nor the delete was applied")
 
+        // A delete of an entry that keeps entries below it, after a step that would have been applied.
+        let parent =
+            "version: 1\n\ndn: cn=Grace Hopper,ou=people,ou=SiteA,o=Org\nchangetype: modify\nreplace: title\ntitle: Admiral\n-\n\n"
+            + "dn: cn=Alan Turing,ou=people,ou=SiteA,o=Org\nchangetype: delete\n\n"
+            + "dn: ou=people,ou=SiteA,o=Org\nchangetype: delete\n"
+        let parentEntity =
+            "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\nBridgehead-Sequence: 2\n"
+            + "Bridgehead-Kind: delta\n\n" + parent
+        try world.deliver([
+            ("parent", try world.pki.signWithOpenSSL(Array(parentEntity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa"))
+        ])
+        let nonLeaf = try Self.report(try world.sync(["--format", "json"]))
+        #expect(nonLeaf.messages.first?.outcome == "quarantined")
+        #expect(nonLeaf.messages.first?.reason?.contains("entries below it remain") == true, "\(nonLeaf.messages)")
+        #expect(try world.snapshot() == before, "Grace keeps her title: nothing was applied")
+
         let more = try World()
         try more.deliver([
             ("b1", try more.message("b1.ldif", source: "site-b", sequence: 1, signer: "ec")),
