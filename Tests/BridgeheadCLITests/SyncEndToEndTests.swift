@@ -115,6 +115,11 @@ import Testing
         func message(_ fixture: String, source: String, sequence: Int, signer: String, from: String? = nil, kind: String = "delta") throws -> [UInt8]
         {
             let ldif = try String(contentsOf: SyncEndToEndTests.fixtures.appendingPathComponent(fixture), encoding: .utf8)
+            return try message(ldif: ldif, source: source, sequence: sequence, signer: signer, from: from, kind: kind)
+        }
+
+        /// The same, from LDIF text.
+        func message(ldif: String, source: String, sequence: Int, signer: String, from: String? = nil, kind: String = "delta") throws -> [UInt8] {
             let entity =
                 "Content-Type: application/ldif; charset=utf-8\nContent-Transfer-Encoding: 7bit\nBridgehead-Format: 1\n"
                 + "Bridgehead-Source: \(source)\nBridgehead-Sequence: \(sequence)\nBridgehead-Kind: \(kind)\n\n" + ldif
@@ -419,11 +424,7 @@ import Testing
         let bad =
             "version: 1\n\ndn: cn=Fine,ou=SiteA,o=Org\nchangetype: add\nobjectClass: organizationalRole\ncn: Fine\n\n"
             + "dn: cn=No Surname,ou=SiteA,o=Org\nchangetype: add\nobjectClass: inetOrgPerson\ncn: No Surname\n"
-        let entity =
-            "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\nBridgehead-Sequence: 2\n"
-            + "Bridgehead-Kind: delta\n\n" + bad
-        let signed = try world.pki.signWithOpenSSL(Array(entity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa")
-        try world.deliver([("bad", signed)])
+        try world.deliver([("bad", try world.message(ldif: bad, source: "site-a", sequence: 2, signer: "rsa"))])
         let checked = try world.sync(["--dry-run", "--validate"])
         #expect(checked.stdout.contains("server check: objectClassViolation"), "\(checked.stdout)")
         let before = try world.snapshot()
@@ -441,12 +442,7 @@ import Testing
             "version: 1\n\ndn: cn=Fine,ou=SiteA,o=Org\nchangetype: add\nobjectClass: organizationalRole\ncn: Fine\n\n"
             + "dn: cn=Alan Turing,ou=people,ou=SiteA,o=Org\nchangetype: delete\n\n"
             + "dn: cn=Grace Hopper,ou=people,ou=SiteA,o=Org\nchangetype: modify\nreplace: sn\n-\n"
-        let steppedEntity =
-            "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\nBridgehead-Sequence: 2\n"
-            + "Bridgehead-Kind: delta\n\n" + stepped
-        try world.deliver([
-            ("stepped", try world.pki.signWithOpenSSL(Array(steppedEntity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa"))
-        ])
+        try world.deliver([("stepped", try world.message(ldif: stepped, source: "site-a", sequence: 2, signer: "rsa"))])
         let refused = try world.sync(["--format", "json"])
         #expect(refused.status == 1)
         let steppedReport = try Self.report(refused)
@@ -460,12 +456,7 @@ import Testing
             "version: 1\n\ndn: cn=Grace Hopper,ou=people,ou=SiteA,o=Org\nchangetype: modify\nreplace: title\ntitle: Admiral\n-\n\n"
             + "dn: cn=Alan Turing,ou=people,ou=SiteA,o=Org\nchangetype: delete\n\n"
             + "dn: ou=people,ou=SiteA,o=Org\nchangetype: delete\n"
-        let parentEntity =
-            "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\nBridgehead-Sequence: 2\n"
-            + "Bridgehead-Kind: delta\n\n" + parent
-        try world.deliver([
-            ("parent", try world.pki.signWithOpenSSL(Array(parentEntity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa"))
-        ])
+        try world.deliver([("parent", try world.message(ldif: parent, source: "site-a", sequence: 2, signer: "rsa"))])
         let nonLeaf = try Self.report(try world.sync(["--format", "json"]))
         #expect(nonLeaf.messages.first?.outcome == "quarantined")
         #expect(nonLeaf.messages.first?.reason?.contains("entries below it remain") == true, "\(nonLeaf.messages)")
