@@ -97,8 +97,9 @@ extension LDAPConnection {
         // slapd 2.5 runs End Transaction on another thread at once, while the thread that answered the
         // last operation of the transaction may still be tidying that operation up; End Transaction
         // then frees it under that thread, and slapd crashes (segfaults seen in dmesg under load;
-        // docs/slapd-transactions.md). One plain request in between gives that thread time to finish.
-        _ = try await whoAmI()
+        // docs/slapd-transactions.md). One plain request in between gives that thread time to finish
+        // (its answer does not matter: a server without WhoAmI answers it too).
+        _ = try await extendedOperation(ExtendedOIDs.whoAmI, throwOnFailure: false)
         var fields: [[UInt8]] = []
         if !commit { fields.append(BER.boolean(false)) }
         fields.append(BER.octetString(transaction.identifier))

@@ -102,6 +102,17 @@ private func searchOnce(
     _ ld: OpaquePointer, _ request: SearchRequest, controls: [Control], timeout: timeval, into entries: inout [Entry]
 ) throws(LDAPError) -> LDAPResult {
     let operation = "search \(request.base) \(request.filter)"
+    let msgid = try startSearch(ld, request, controls: controls, operation: operation)
+    while true {
+        let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, all: false, operation: operation)
+        guard let result = try takeSearchMessage(ld, message, operation: operation, into: &entries) else { continue }
+        guard result.code == .success else { throw result.error(operation) }
+        return result
+    }
+}
+
+/// Sends a search request; returns its message id.
+private func startSearch(_ ld: OpaquePointer, _ request: SearchRequest, controls: [Control], operation: String) throws(LDAPError) -> Int32 {
     let arena = CArena()
     var msgid: Int32 = 0
     // The time limit the server is asked to keep (0: none beyond its own); waiting for answers is
@@ -113,19 +124,24 @@ private func searchOnce(
             arena.controls(controls), nil, request.timeLimit > 0 ? limitPointer : nil, request.sizeLimit, &msgid)
     }
     try check(ld, rc, operation: operation)
-    while true {
-        let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, all: false, operation: operation)
-        switch UInt(bitPattern: Int(ldap_msgtype(message))) {
-        case UInt(LDAP_RES_SEARCH_ENTRY):
-            defer { ldap_msgfree(message) }
-            entries.append(try entry(ld, message, operation: operation))
-        case UInt(LDAP_RES_SEARCH_RESULT):
-            let result = try parseResult(ld, message, operation: operation)
-            guard result.code == .success else { throw result.error(operation) }
-            return result
-        default:
-            ldap_msgfree(message)  // references and intermediate responses are not followed
-        }
+    return msgid
+}
+
+/// Takes (and frees) one message of a search: an entry is appended; the final result is returned.
+/// References and intermediate responses are not followed.
+private func takeSearchMessage(
+    _ ld: OpaquePointer, _ message: OpaquePointer, operation: String, into entries: inout [Entry]
+) throws(LDAPError) -> LDAPResult? {
+    switch UInt(bitPattern: Int(ldap_msgtype(message))) {
+    case UInt(LDAP_RES_SEARCH_ENTRY):
+        defer { ldap_msgfree(message) }
+        entries.append(try entry(ld, message, operation: operation))
+        return nil
+    case UInt(LDAP_RES_SEARCH_RESULT):
+        return try parseResult(ld, message, operation: operation)
+    default:
+        ldap_msgfree(message)
+        return nil
     }
 }
 
@@ -189,36 +205,24 @@ extension LDAPConnection {
         let timeout = self.timeout
         return try await run { ld throws(LDAPError) in
             var results = [[Entry]](repeating: [], count: bases.count)
-            var outstanding: [Int32: Int] = [:]
+            var outstanding: [Int32: (index: Int, operation: String)] = [:]
             var next = 0
-            let arena = CArena()
-            let requested = arena.strings(attributes)
             while next < bases.count || !outstanding.isEmpty {
                 while next < bases.count, outstanding.count < max(window, 1) {
-                    var msgid: Int32 = 0
-                    let rc = ldap_search_ext(
-                        ld, bases[next].description, scope.rawValue, "(objectClass=*)", requested, 0, nil, nil, nil, 0, &msgid)
-                    try check(ld, rc, operation: "search \(bases[next])")
-                    outstanding[msgid] = next
+                    let operation = "search \(bases[next])"
+                    let request = SearchRequest(base: bases[next], scope: scope, attributes: attributes)
+                    outstanding[try startSearch(ld, request, controls: [], operation: operation)] = (next, operation)
                     next += 1
                 }
                 let message = try awaitMessage(ld, msgid: LDAP_RES_ANY, timeout: timeout, all: false, operation: "search entries")
                 let msgid = ldap_msgid(message)
-                guard let index = outstanding[msgid] else {
+                guard let (index, operation) = outstanding[msgid] else {
                     ldap_msgfree(message)
                     continue
                 }
-                switch UInt(bitPattern: Int(ldap_msgtype(message))) {
-                case UInt(LDAP_RES_SEARCH_ENTRY):
-                    defer { ldap_msgfree(message) }
-                    results[index].append(try entry(ld, message, operation: "search \(bases[index])"))
-                case UInt(LDAP_RES_SEARCH_RESULT):
-                    outstanding[msgid] = nil
-                    let result = try parseResult(ld, message, operation: "search \(bases[index])")
-                    guard result.code == .success || result.code == .noSuchObject else { throw result.error("search \(bases[index])") }
-                default:
-                    ldap_msgfree(message)
-                }
+                guard let result = try takeSearchMessage(ld, message, operation: operation, into: &results[index]) else { continue }
+                outstanding[msgid] = nil
+                guard result.code == .success || result.code == .noSuchObject else { throw result.error(operation) }
             }
             return results
         }

@@ -71,12 +71,12 @@ public final class LDAPConnection: @unchecked Sendable {
         if isOpen { ldap_unbind_ext_s(handle, nil, nil) }
     }
 
-    /// Connects, optionally upgrades with StartTLS, and binds.
     /// libldap writes to its sockets with plain write(2): when the server has gone away, the kernel
     /// sends SIGPIPE, which would end the whole process before libldap could report "server down".
     /// Ignored once, for the process (the answer is then EPIPE, and LDAP_SERVER_DOWN).
     private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
+    /// Connects, optionally upgrades with StartTLS, and binds.
     public static func connect(
         _ options: LDAPConnectionOptions, credentials: LDAPCredentials = .anonymous,
         logger: Logger = Logger(label: "bridgehead.ldap")

@@ -33,6 +33,12 @@ public struct ChangeRecord: Hashable, Sendable {
         case .modifyDN: "modrdn"
         }
     }
+
+    /// For a modrdn, the entry's DN afterwards (under the new superior, or the same parent); else nil.
+    public var renamedDN: DN? {
+        guard case .modifyDN(let rdn, _, let superior) = change else { return nil }
+        return (superior ?? dn.parent ?? .root).child(rdn)
+    }
 }
 
 /// One modification of a modify request (RFC 4511 §4.6, RFC 4525 increment).

@@ -36,22 +36,17 @@ public struct Subschema: Sendable, Hashable {
     }
 
     /// The syntax OID of `name`, following SUP to the type that states it.
-    public func syntax(of name: String) -> String? {
-        var current = attributeType(name)
-        var seen: Set<String> = []
-        while let type = current, seen.insert(type.oid).inserted {
-            if let syntax = type.syntax { return syntax }
-            current = type.superior.flatMap(attributeType)
-        }
-        return nil
-    }
+    public func syntax(of name: String) -> String? { inherited(name, \.syntax) }
 
     /// The equality matching rule of `name`, following SUP to the type that states it.
-    public func equality(of name: String) -> String? {
+    public func equality(of name: String) -> String? { inherited(name, \.equality) }
+
+    /// A field of `name`'s definition, or of the nearest superior type that states it.
+    private func inherited(_ name: String, _ field: KeyPath<AttributeTypeDefinition, String?>) -> String? {
         var current = attributeType(name)
         var seen: Set<String> = []
         while let type = current, seen.insert(type.oid).inserted {
-            if let rule = type.equality { return rule }
+            if let value = type[keyPath: field] { return value }
             current = type.superior.flatMap(attributeType)
         }
         return nil

@@ -239,8 +239,8 @@ public struct Planner: Sendable {
         for record in result {
             switch record.change {
             case .add: created.insert(record.dn.normalized)
-            case .modifyDN(let rdn, _, let superior):
-                created.insert((superior ?? record.dn.parent ?? .root).child(rdn).normalized)
+            case .modifyDN:
+                created.insert(record.renamedDN!.normalized)
                 created.insert(record.dn.normalized)
             case .delete: created.insert(record.dn.normalized)
             case .modify: break
@@ -303,7 +303,7 @@ public struct Planner: Sendable {
         let owner = AttributeDescription(type: Self.ownerAttribute)
         for record in records {
             var keys = [record.dn.normalized]
-            if case .modifyDN(let rdn, _, let superior) = record.change { keys.append((superior ?? record.dn.parent ?? .root).child(rdn).normalized) }
+            if let renamed = record.renamedDN { keys.append(renamed.normalized) }
             for key in keys where owners[key] == nil {
                 guard let entry = live[key] ?? nil else { continue }
                 owners[key] = .some(entry.strings(owner).first)
@@ -323,7 +323,7 @@ public struct Planner: Sendable {
         var dns: [DN] = []
         for record in records {
             dns.append(record.dn)
-            if case .modifyDN(let rdn, _, let superior) = record.change { dns.append((superior ?? record.dn.parent ?? .root).child(rdn)) }
+            if let renamed = record.renamedDN { dns.append(renamed) }
             if case .add = record.change, let parent = record.dn.parent { dns.append(parent) }
         }
         var live: [String: Entry?]
@@ -345,9 +345,9 @@ public struct Planner: Sendable {
         for (index, record) in records.enumerated() {
             switch record.change {
             case .delete: leaves[record.dn.normalized, default: []].append(index)
-            case .modifyDN(let rdn, _, let superior):
+            case .modifyDN:
                 leaves[record.dn.normalized, default: []].append(index)
-                arrivals[(superior ?? record.dn.parent ?? .root).child(rdn).normalized, default: []].append(index)
+                arrivals[record.renamedDN!.normalized, default: []].append(index)
             case .add: arrivals[record.dn.normalized, default: []].append(index)
             case .modify: break
             }
@@ -359,8 +359,8 @@ public struct Planner: Sendable {
             var here = dn
             var position = index
             while let next = leaves[here.normalized]?.first(where: { $0 > position }) {
-                guard case .modifyDN(let rdn, _, let superior) = records[next].change else { return true }  // deleted later
-                here = (superior ?? here.parent ?? .root).child(rdn)
+                guard let renamed = records[next].renamedDN else { return true }  // deleted later
+                here = renamed
                 position = next
             }
             return position != index && ownedHere(here)
@@ -422,8 +422,8 @@ public struct Planner: Sendable {
                         values: existing.mergedAttributes.map { ValueChange(attribute: $0.description.description, added: [], removed: $0.values) },
                         references: []))
                 changed[key] = .some(nil)
-            case .modifyDN(let rdn, let deleteOld, let superior):
-                let target = (superior ?? record.dn.parent ?? .root).child(rdn)
+            case .modifyDN(let rdn, let deleteOld, _):
+                let target = record.renamedDN!
                 guard let existing = current(key) else {
                     // Renamed before: the entry is at the target, or was carried on from there.
                     if ownedHere(target) || carriedOn(target, after: index) {

@@ -46,7 +46,7 @@ public struct SourcePolicy: Sendable {
         for (offset, record) in records.enumerated() {
             let number = offset + 1
             var targets = [record.dn]
-            if case .modifyDN(let rdn, _, let superior) = record.change { targets.append((superior ?? record.dn.parent ?? .root).child(rdn)) }
+            if let renamed = record.renamedDN { targets.append(renamed) }
             for target in targets where !subtrees.contains(where: { target.isWithin($0) }) {
                 violations.append(Violation(kind: .outOfScope, record: number, reason: "\(target) is outside the subtrees of \(source)"))
             }

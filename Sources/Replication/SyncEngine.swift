@@ -494,31 +494,12 @@ public struct SyncEngine: Sendable {
     /// The server's objection (No-Op) to the first of `changes` that does not depend on a change
     /// planned before it (those cannot be checked against the directory as it is); nil when none.
     private func precheck(_ changes: [PlannedChange], after earlier: [PlannedChange]) async throws(LDAPError) -> String? {
-        var touched: Set<String> = []
-        var parentsTouched: Set<String> = []
-        func note(_ record: ChangeRecord) {
-            touched.insert(record.dn.normalized)
-            if let parent = record.dn.parent { parentsTouched.insert(parent.normalized) }
-            if case .modifyDN(let rdn, _, let superior) = record.change {
-                let target = (superior ?? record.dn.parent ?? .root).child(rdn)
-                touched.insert(target.normalized)
-                if let parent = target.parent { parentsTouched.insert(parent.normalized) }
-            }
-        }
-        for change in earlier { note(change.record) }
+        var planned = PlannedSoFar()
+        for change in earlier { planned.note(change.record) }
         var checked: [PlannedChange] = []
         for change in changes {
-            let record = change.record
-            // (A delete's children are looked at below, with what the plan does to them.)
-            var depends = touched.contains(record.dn.normalized)
-            if case .delete = record.change {} else if parentsTouched.contains(record.dn.normalized) { depends = true }
-            if case .add = record.change, let parent = record.dn.parent, touched.contains(parent.normalized) { depends = true }
-            if case .modifyDN(let rdn, _, let superior) = record.change {
-                let target = (superior ?? record.dn.parent ?? .root).child(rdn)
-                if touched.contains(target.normalized) || target.parent.map({ touched.contains($0.normalized) }) == true { depends = true }
-            }
-            if !depends { checked.append(change) }
-            note(record)
+            if !planned.affects(change.record) { checked.append(change) }
+            planned.note(change.record)
         }
         // A delete is refused when the entry still has children (other failures are access rights):
         // asked with reads, which the server answers in parallel, rather than with No-Op deletes,
@@ -530,11 +511,12 @@ public struct SyncEngine: Sendable {
             case .delete: deletedAt[change.record.dn.normalized] = position
             case .add:
                 if let parent = change.record.dn.parent { addedBelow[parent.normalized, default: []].append((position, change.record.dn)) }
-            case .modifyDN(let rdn, _, let superior):
+            case .modifyDN:
                 // Gone from under its parent, and arrived under the new one.
                 deletedAt[change.record.dn.normalized] = position
-                let target = (superior ?? change.record.dn.parent ?? .root).child(rdn)
-                if let parent = target.parent { addedBelow[parent.normalized, default: []].append((position, target)) }
+                if let target = change.record.renamedDN, let parent = target.parent {
+                    addedBelow[parent.normalized, default: []].append((position, target))
+                }
             case .modify: break
             }
         }
@@ -661,11 +643,8 @@ public struct SyncEngine: Sendable {
             case .add: depends = record.dn.parent.map { created.contains($0.normalized) } ?? false
             default: depends = created.contains(record.dn.normalized)
             }
-            switch record.change {
-            case .add: created.insert(record.dn.normalized)
-            case .modifyDN(let rdn, _, let superior): created.insert((superior ?? record.dn.parent ?? .root).child(rdn).normalized)
-            default: break
-            }
+            if case .add = record.change { created.insert(record.dn.normalized) }
+            if let target = record.renamedDN { created.insert(target.normalized) }
             if depends {
                 report.changes[index].error = "not checked: it depends on an earlier planned change, which a dry run does not make"
                 continue
@@ -709,12 +688,9 @@ public struct SyncEngine: Sendable {
     }
 
     static func describe(_ change: PlannedChange) -> MessageReport.Change {
-        var newDN: String?
-        if case .modifyDN(let rdn, _, let superior) = change.record.change {
-            newDN = (superior ?? change.record.dn.parent ?? .root).child(rdn).description
-        }
-        return MessageReport.Change(
-            operation: change.record.changeType, dn: change.record.dn.description, newDN: newDN, record: change.sourceRecord,
+        MessageReport.Change(
+            operation: change.record.changeType, dn: change.record.dn.description, newDN: change.record.renamedDN?.description,
+            record: change.sourceRecord,
             values: change.values.map { .init(attribute: $0.attribute, added: $0.added.map(display), removed: $0.removed.map(display)) },
             references: change.references.map { .init(attribute: $0.attribute, address: $0.original, dn: $0.target.description, via: $0.via) },
             error: nil)
@@ -726,5 +702,34 @@ public struct SyncEngine: Sendable {
             return text
         }
         return "base64:" + Data(value).base64EncodedString()
+    }
+}
+
+/// What the operations planned so far touch. An operation on the same entries (or on the parent of
+/// one, or under one) depends on them, and cannot be checked against the directory as it is — which
+/// has not seen them — with No-Op.
+struct PlannedSoFar {
+    private var touched: Set<String> = []
+    private var parents: Set<String> = []
+
+    /// (A delete's children are checked another way, so entries touched below it do not count.)
+    func affects(_ record: ChangeRecord) -> Bool {
+        if touched.contains(record.dn.normalized) { return true }
+        if case .delete = record.change {
+        } else if parents.contains(record.dn.normalized) {
+            return true
+        }
+        if case .add = record.change, let parent = record.dn.parent, touched.contains(parent.normalized) { return true }
+        if let target = record.renamedDN {
+            return touched.contains(target.normalized) || target.parent.map { touched.contains($0.normalized) } == true
+        }
+        return false
+    }
+
+    mutating func note(_ record: ChangeRecord) {
+        for dn in [record.dn, record.renamedDN].compactMap({ $0 }) {
+            touched.insert(dn.normalized)
+            if let parent = dn.parent { parents.insert(parent.normalized) }
+        }
     }
 }
