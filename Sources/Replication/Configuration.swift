@@ -231,11 +231,10 @@ public struct Configuration: Sendable {
         if let maildir = mail.maildir {
             return Maildir(root: maildir, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
         }
-        guard let passwordFile = mail.imapPasswordFile, let data = FileManager.default.contents(atPath: passwordFile) else {
-            throw ConfigurationError(file: path, key: "mail.imap_password_file", reason: "missing or unreadable; imap_url needs a password file")
+        guard let passwordFile = mail.imapPasswordFile else {
+            throw ConfigurationError(file: path, key: "mail.imap_password_file", reason: "missing; imap_url needs a password file")
         }
-        var password = String(decoding: data, as: UTF8.self)
-        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        let password = String(decoding: try readSecret(passwordFile, key: "mail.imap_password_file"), as: UTF8.self)
         do {
             var settings = try IMAPSettings(
                 url: mail.imapURL ?? "", user: mail.imapUser ?? "", password: password, caFile: mail.imapCAFile,
@@ -245,6 +244,13 @@ public struct Configuration: Sendable {
         } catch {
             throw ConfigurationError(file: path, key: "mail.imap_url", reason: error.message)
         }
+    }
+
+    /// Where addresses are looked up: `[resolve] base`, or else the server's first naming context
+    /// (nil when it names none).
+    public func searchBase(on connection: LDAPConnection) async throws(LDAPError) -> DN? {
+        if let text = resolve.base, let dn = DN(text) { return dn }
+        return try await connection.rootDSE().strings("namingContexts").first.flatMap(DN.init)
     }
 
     /// Connection options for `LDAPConnection`.
@@ -267,9 +273,9 @@ public struct Configuration: Sendable {
     }
 
     /// A secret file's contents without the final line break.
-    private func readSecret(_ file: String) throws(ConfigurationError) -> [UInt8] {
+    private func readSecret(_ file: String, key: String = "ldap.password_file") throws(ConfigurationError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigurationError(file: path, key: "ldap.password_file", reason: "cannot read '\(file)'")
+            throw ConfigurationError(file: path, key: key, reason: "cannot read '\(file)'")
         }
         var bytes = [UInt8](data)
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }

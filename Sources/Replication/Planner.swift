@@ -122,6 +122,10 @@ public struct Planner: Sendable {
     /// The auxiliary class and attribute that mark an entry as a source's.
     static let replicatedClass = "bridgeheadReplicated"
     static let ownerAttribute = "bridgeheadOwner"
+    static let owner = AttributeDescription(type: ownerAttribute)
+
+    /// The source recorded as the entry's owner.
+    static func owner(of entry: Entry?) -> String? { entry?.strings(owner).first }
 
     public init(source: String, naming: [NamingRule], policy: SourcePolicy, schema: Subschema, resolver: AddressResolver, view: DirectoryView) {
         self.source = source
@@ -300,13 +304,12 @@ public struct Planner: Sendable {
     private func check(_ records: [ChangeRecord], _ live: [String: Entry?]) throws(PlanError) {
         // The owners of the entries the records name, as they are now.
         var owners: [String: String?] = [:]
-        let owner = AttributeDescription(type: Self.ownerAttribute)
         for record in records {
             var keys = [record.dn.normalized]
             if let renamed = record.renamedDN { keys.append(renamed.normalized) }
             for key in keys where owners[key] == nil {
                 guard let entry = live[key] ?? nil else { continue }
-                owners[key] = .some(entry.strings(owner).first)
+                owners[key] = .some(Self.owner(of: entry))
             }
         }
         let violations = policy.check(records, owners: owners, schema: schema)
@@ -367,7 +370,7 @@ public struct Planner: Sendable {
         }
         /// Whether the entry at `dn` exists and is this source's (a replay finds its own entries only).
         func ownedHere(_ dn: DN) -> Bool {
-            current(dn)?.strings(AttributeDescription(type: Self.ownerAttribute)).first == source
+            Self.owner(of: current(dn)) == source
         }
         for (index, record) in records.enumerated() {
             let number = index + 1
@@ -483,11 +486,9 @@ public struct Planner: Sendable {
         }
         // The same value twice (one member named by two addresses, say) would make the server refuse the add.
         let unique = Entry(dn: .root, attributes: result).mergedAttributes.map { attribute in
-            var values: [[UInt8]] = []
-            for value in attribute.values where !matcher.contains(attribute.description.type, values, value) { values.append(value) }
-            return Attribute(attribute.description, values: values)
+            Attribute(attribute.description, values: matcher.unique(attribute.description.type, attribute.values))
         }
-        return [Attribute("objectClass", values: classes)] + unique + [Attribute(AttributeDescription(type: Self.ownerAttribute), strings: [source])]
+        return [Attribute("objectClass", values: classes)] + unique + [Attribute(Self.owner, strings: [source])]
     }
 
     /// The modifications that change `entry`, each reduced to what is not already so.
@@ -507,8 +508,7 @@ public struct Planner: Sendable {
             }
             switch modification.operation {
             case .add:
-                var adding: [[UInt8]] = []
-                for value in modification.values where !matcher.contains(name.type, present + adding, value) { adding.append(value) }
+                let adding = matcher.subtracting(name.type, matcher.unique(name.type, modification.values), present)
                 guard !adding.isEmpty else { continue }
                 modification.values = adding
                 values.append(ValueChange(attribute: name.description, added: adding, removed: []))
@@ -517,7 +517,7 @@ public struct Planner: Sendable {
                     guard !present.isEmpty else { continue }
                     values.append(ValueChange(attribute: name.description, added: [], removed: present))
                 } else {
-                    let removing = modification.values.filter { matcher.contains(name.type, present, $0) }
+                    let removing = matcher.intersecting(name.type, modification.values, present)
                     guard !removing.isEmpty else { continue }
                     modification.values = removing
                     values.append(ValueChange(attribute: name.description, added: [], removed: removing))
@@ -526,8 +526,8 @@ public struct Planner: Sendable {
                 guard !matcher.sameSet(name.type, present, modification.values) else { continue }
                 values.append(
                     ValueChange(
-                        attribute: name.description, added: modification.values.filter { !matcher.contains(name.type, present, $0) },
-                        removed: present.filter { !matcher.contains(name.type, modification.values, $0) }))
+                        attribute: name.description, added: matcher.subtracting(name.type, modification.values, present),
+                        removed: matcher.subtracting(name.type, present, modification.values)))
             case .increment:
                 // Sent as the value it gives now, so that the change is the same however often it is planned.
                 guard present.count == 1, let old = Int(String(decoding: present[0], as: UTF8.self)),
@@ -567,8 +567,8 @@ public struct Planner: Sendable {
                     values.append(
                         ValueChange(
                             attribute: attribute.description.description,
-                            added: target.values.filter { !matcher.contains(attribute.description.type, attribute.values, $0) },
-                            removed: attribute.values.filter { !matcher.contains(attribute.description.type, target.values, $0) }))
+                            added: matcher.subtracting(attribute.description.type, target.values, attribute.values),
+                            removed: matcher.subtracting(attribute.description.type, attribute.values, target.values)))
                 }
             } else if policy.mayWrite(attribute.description, schema: schema), attribute.description.type.lowercased() != "objectclass" {
                 modifications.append(Modification(.delete, attribute.description))
@@ -595,9 +595,7 @@ public struct Planner: Sendable {
             switch modification.operation {
             case .add:
                 if let index {
-                    attributes[index].values += modification.values.filter {
-                        !matcher.contains(modification.attribute.type, attributes[index].values, $0)
-                    }
+                    attributes[index].values += matcher.subtracting(modification.attribute.type, modification.values, attributes[index].values)
                 } else {
                     attributes.append(Attribute(modification.attribute, values: modification.values))
                 }
@@ -606,7 +604,7 @@ public struct Planner: Sendable {
                 if modification.values.isEmpty {
                     attributes.remove(at: index)
                 } else {
-                    attributes[index].values.removeAll { matcher.contains(modification.attribute.type, modification.values, $0) }
+                    attributes[index].values = matcher.subtracting(modification.attribute.type, attributes[index].values, modification.values)
                     if attributes[index].values.isEmpty { attributes.remove(at: index) }
                 }
             case .replace, .increment:
@@ -628,7 +626,7 @@ public struct Planner: Sendable {
                 found = .success(
                     try await view.connection.search(
                         SearchRequest(
-                            base: subtree, scope: .subtree, filter: .equality(AttributeDescription(type: Self.ownerAttribute), source),
+                            base: subtree, scope: .subtree, filter: .equality(Self.owner, source),
                             attributes: ["*"])))
             } catch {
                 found = .failure(error)
@@ -641,11 +639,7 @@ public struct Planner: Sendable {
         }
         for (key, entry) in view.knownEntries() {
             guard let dn = entry?.dn ?? DN(key), policy.subtrees.contains(where: { dn.isWithin($0) }) else { continue }
-            if let entry, entry.strings(AttributeDescription(type: Self.ownerAttribute)).first == source {
-                owned[key] = entry
-            } else {
-                owned[key] = nil
-            }
+            owned[key] = Self.owner(of: entry) == source ? entry : nil
         }
         var live: [String: Entry?]
         do {
@@ -653,13 +647,7 @@ public struct Planner: Sendable {
         } catch {
             throw .directory(error)
         }
-        for (key, entry) in live {
-            if let entry, entry.strings(AttributeDescription(type: Self.ownerAttribute)).first == source {
-                owned[key] = entry
-            } else {
-                owned[key] = nil
-            }
-        }
+        for (key, entry) in live { owned[key] = Self.owner(of: entry) == source ? entry : nil }
         let listed = Set(records.map(\.dn.normalized))
         let gone = owned.values.filter { !listed.contains($0.dn.normalized) }.sorted { $0.dn.rdns.count > $1.dn.rdns.count }
         try check(records + gone.map { ChangeRecord(dn: $0.dn, change: .delete) }, live)
@@ -764,6 +752,24 @@ struct ValueMatcher: Sendable {
     func contains(_ attribute: String, _ values: [[UInt8]], _ value: [UInt8]) -> Bool {
         let wanted = normalize(attribute, value)
         return values.contains { normalize(attribute, $0) == wanted }
+    }
+
+    /// The values of `values` that `other` does not hold (each list normalised once).
+    func subtracting(_ attribute: String, _ values: [[UInt8]], _ other: [[UInt8]]) -> [[UInt8]] {
+        let held = Set(other.map { normalize(attribute, $0) })
+        return values.filter { !held.contains(normalize(attribute, $0)) }
+    }
+
+    /// The values of `values` that `other` holds too.
+    func intersecting(_ attribute: String, _ values: [[UInt8]], _ other: [[UInt8]]) -> [[UInt8]] {
+        let held = Set(other.map { normalize(attribute, $0) })
+        return values.filter { held.contains(normalize(attribute, $0)) }
+    }
+
+    /// `values` without repeats (the first of equal values is kept).
+    func unique(_ attribute: String, _ values: [[UInt8]]) -> [[UInt8]] {
+        var seen: Set<[UInt8]> = []
+        return values.filter { seen.insert(normalize(attribute, $0)).inserted }
     }
 
     func sameSet(_ attribute: String, _ a: [[UInt8]], _ b: [[UInt8]]) -> Bool {

@@ -84,12 +84,7 @@ extension SyncEngine {
     public func status(now: Date = Date()) async throws(SyncError) -> StatusReport {
         let context = try await prepare(dryRun: true)
         let candidates = try await read(context, now: now)
-        let valid = candidates.enumerated().filter { $0.element.decoded != nil }
-        let decisions = Sequencer.plan(
-            valid.map { index, candidate in
-                Sequencer.Message(
-                    id: index, source: candidate.decoded!.message.source, sequence: candidate.decoded!.message.sequence, received: candidate.received)
-            }, lastApplied: context.states.mapValues(\.sequence))
+        let decisions = Self.sequence(candidates, context.states)
         var sources: [String: SourceStatus] = [:]
         for settings in configuration.sources {
             let state = context.states[settings.id]
@@ -108,7 +103,8 @@ extension SyncEngine {
             }
         }
         var unattributed = 0
-        for message in try await quarantined(context, now: now) {
+        // Only whose they are: no reasons, so nothing is planned.
+        for message in try await quarantined(context, now: now, reasons: false) {
             if let source = message.source, sources[source] != nil { sources[source]?.quarantined += 1 } else { unattributed += 1 }
         }
         return StatusReport(
@@ -121,7 +117,7 @@ extension SyncEngine {
         try await quarantined(try await prepare(dryRun: true), now: now)
     }
 
-    func quarantined(_ context: Context, now: Date) async throws(SyncError) -> [QuarantinedMessage] {
+    func quarantined(_ context: Context, now: Date, reasons: Bool = true) async throws(SyncError) -> [QuarantinedMessage] {
         let folder = drop.quarantine()
         let references: [MessageReference]
         do {
@@ -160,7 +156,9 @@ extension SyncEngine {
             entry.from = decoded.from
             entry.subject = decoded.subject
             let last = context.states[decoded.message.source]?.sequence ?? 0
-            if decoded.message.sequence <= last {
+            if !reasons {
+                // Whose it is is all that was asked.
+            } else if decoded.message.sequence <= last {
                 entry.reason =
                     "sequence \(decoded.message.sequence) was applied since (last applied: \(last)); releasing it settles it as a duplicate"
             } else if decoded.message.sequence > last + 1 {

@@ -175,12 +175,7 @@ public struct SyncEngine: Sendable {
             try await settle(candidate.reference, .quarantined, &report, options)
             reports.append(report)
         }
-        let valid = candidates.enumerated().filter { $0.element.decoded != nil }
-        let sequenced = Sequencer.plan(
-            valid.map { index, candidate in
-                Sequencer.Message(
-                    id: index, source: candidate.decoded!.message.source, sequence: candidate.decoded!.message.sequence, received: candidate.received)
-            }, lastApplied: states.mapValues(\.sequence))
+        let sequenced = Self.sequence(candidates, states)
         var overdue = 0
         for (message, decision) in sequenced {
             let candidate = candidates[message.id]
@@ -188,12 +183,21 @@ public struct SyncEngine: Sendable {
             let source = decoded.message.source
             var report = MessageReport(id: candidate.reference.id, outcome: .held, changes: [], unchanged: 0)
             describe(&report, candidate)
+            let allowance = "\(source):\(message.sequence)"
             /// Refused: to the quarantine, and the source's later messages wait behind it.
             func quarantine(_ reason: String) async throws(SyncError) {
                 report.outcome = .quarantined
                 report.reason = reason
                 blocked[source] = message.sequence
                 try await settle(candidate.reference, .quarantined, &report, options)
+                reports.append(report)
+            }
+            /// Held until an operator allows its deletes; the source's later messages wait behind it.
+            func awaitOperator(_ reason: String) {
+                report.reason = reason + " (allow it with: bridgehead sync --allow-deletes \(allowance))"
+                report.waitingSince = candidate.received
+                report.awaitsOperator = true
+                blocked[source] = message.sequence
                 reports.append(report)
             }
             switch decision {
@@ -222,13 +226,14 @@ public struct SyncEngine: Sendable {
                     report.waitingSince = candidate.received
                     break
                 }
+                let allowed = options.allowDeletes.contains(allowance)
                 let planned: Result<MessagePlan, PlanError>
                 do {
-                    planned = .success(try await context.planner(for: source).plan(decoded.message))
+                    planned = .success(try await context.planner(for: source, ignoringThreshold: allowed).plan(decoded.message))
                 } catch {
                     planned = .failure(error)
                 }
-                var plan: MessagePlan
+                let plan: MessagePlan
                 switch planned {
                 case .success(let value): plan = value
                 case .failure(.directory(let error)): throw .ldap(error)
@@ -236,33 +241,11 @@ public struct SyncEngine: Sendable {
                     try await quarantine(reason)
                     continue
                 case .failure(.overThreshold(let reason)):
-                    guard options.allowDeletes.contains("\(source):\(message.sequence)") else {
-                        report.reason = reason + " (allow it with: bridgehead sync --allow-deletes \(source):\(message.sequence))"
-                        report.waitingSince = candidate.received
-                        report.awaitsOperator = true
-                        blocked[source] = message.sequence
-                        reports.append(report)
-                        continue
-                    }
-                    // Allowed: plan it without the per-message threshold.
-                    do {
-                        plan = try await context.planner(for: source, ignoringThreshold: true).plan(decoded.message)
-                    } catch {
-                        if case .directory(let failure) = error { throw .ldap(failure) }
-                        try await quarantine(error.description)
-                        continue
-                    }
+                    awaitOperator(reason)
+                    continue
                 }
-                if let limit = configuration.agent.maxDeletesPerRun, runDeletes + plan.deletes > limit,
-                    !options.allowDeletes.contains("\(source):\(message.sequence)")
-                {
-                    report.reason =
-                        "\(plan.deletes) deletes would take this run past its threshold of \(limit) (max_deletes_per_run; "
-                        + "allow it with: bridgehead sync --allow-deletes \(source):\(message.sequence))"
-                    report.waitingSince = candidate.received
-                    report.awaitsOperator = true
-                    blocked[source] = message.sequence
-                    reports.append(report)
+                if let limit = configuration.agent.maxDeletesPerRun, runDeletes + plan.deletes > limit, !allowed {
+                    awaitOperator("\(plan.deletes) deletes would take this run past its threshold of \(limit) (max_deletes_per_run)")
                     continue
                 }
                 report.unchanged = plan.unchanged
@@ -303,6 +286,18 @@ public struct SyncEngine: Sendable {
         return RunReport(dryRun: options.dryRun, started: started, finished: Date(), messages: reports, changes: totalChanges, overdue: overdue)
     }
 
+    /// The sequencer's decisions for the messages that decoded (ids: positions in `candidates`).
+    static func sequence(
+        _ candidates: [Candidate], _ states: [String: ReplicaState]
+    ) -> [(message: Sequencer.Message<Int>, decision: SequenceDecision)] {
+        let valid = candidates.enumerated().compactMap { index, candidate in
+            candidate.decoded.map {
+                Sequencer.Message(id: index, source: $0.message.source, sequence: $0.message.sequence, received: candidate.received)
+            }
+        }
+        return Sequencer.plan(valid, lastApplied: states.mapValues(\.sequence))
+    }
+
     // MARK: Preparation
 
     final class Context: @unchecked Sendable {
@@ -314,6 +309,8 @@ public struct SyncEngine: Sendable {
         let view: DirectoryView
         let decoder: MessageDecoder
         let configuration: Configuration
+        /// Each source's configured addresses, parsed once.
+        let senders: [String: [Address]]
         private var planners: [String: Planner] = [:]
 
         init(
@@ -328,6 +325,8 @@ public struct SyncEngine: Sendable {
             self.view = view
             self.decoder = decoder
             self.configuration = configuration
+            self.senders = Dictionary(
+                uniqueKeysWithValues: configuration.sources.map { ($0.id, $0.addresses.compactMap { try? AddressParser.parse($0) }) })
         }
 
         func planner(for source: String, ignoringThreshold: Bool = false) -> Planner {
@@ -377,14 +376,8 @@ public struct SyncEngine: Sendable {
             } else {
                 transactions = try await connection.supportsTransactions()
             }
-            let base: DN
-            if let text = configuration.resolve.base, let dn = DN(text) {
-                base = dn
-            } else {
-                guard let first = try await connection.rootDSE().strings("namingContexts").first, let dn = DN(first) else {
-                    throw SyncError.configuration("the server names no naming context; set [resolve] base")
-                }
-                base = dn
+            guard let base = try await configuration.searchBase(on: connection) else {
+                throw SyncError.configuration("the server names no naming context; set [resolve] base")
             }
             return Context(
                 store: store, states: states, schema: schema, transactions: transactions, base: base, view: DirectoryView(connection: connection),
@@ -438,8 +431,7 @@ public struct SyncEngine: Sendable {
         if !source.addresses.isEmpty {
             let from = decoded.from ?? ""
             let sender = try? AddressParser.parse(from)
-            let known = source.addresses.compactMap { try? AddressParser.parse($0) }
-            guard let sender, known.contains(sender) else {
+            guard let sender, context.senders[source.id]?.contains(sender) == true else {
                 let reason = "sender '\(from)' is not an address of source \(source.id) (configured: \(source.addresses.joined(separator: ", ")))"
                 return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
             }

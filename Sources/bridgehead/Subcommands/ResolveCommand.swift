@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LDAPClient
 import LDAPModel
+import Logging
 import Replication
 
 struct ResolveCommand: AsyncParsableCommand {
@@ -44,25 +45,16 @@ struct ResolveCommand: AsyncParsableCommand {
             }
             naming = settings.naming
         }
+        let connection = try await Exit.connect(configuration, logger: Logger(label: "bridgehead.resolve"))
         let results: [Resolution]
         do {
-            let connection = try await LDAPConnection.connect(configuration.connectionOptions, credentials: try configuration.credentials())
-            let base: DN
-            if let text = configuration.resolve.base, let dn = DN(text) {
-                base = dn
-            } else {
-                guard let first = try await connection.rootDSE().strings("namingContexts").first, let dn = DN(first) else {
-                    printError("the server names no naming context; set [resolve] base")
-                    throw Exit.configuration
-                }
-                base = dn
+            guard let base = try await configuration.searchBase(on: connection) else {
+                printError("the server names no naming context; set [resolve] base")
+                throw Exit.configuration
             }
             let resolver = AddressResolver(connection: connection, base: base, attributes: configuration.resolve.attributes, naming: naming)
             results = try await resolver.resolve(addresses)
             await connection.close()
-        } catch let error as ConfigurationError {
-            printError("\(error)")
-            throw Exit.configuration
         } catch let error as LDAPError {
             throw Exit.report(error, refusal: Exit.configuration)
         }

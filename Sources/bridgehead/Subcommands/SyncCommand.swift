@@ -89,10 +89,11 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         defer { lock?.release() }
+        // A quiet cron run shows nothing: it need not describe every change it makes.
+        let show = dryRun || format != nil || common.verbose > 0
         let report = try await Session.with(configuration, logger: logger, readOnly: dryRun) { engine async throws(SyncError) in
             var options = SyncOptions(dryRun: dryRun, validate: serverCheck, maxMessages: maxMessages, allowDeletes: Set(allowDeletes))
-            // A quiet cron run shows nothing: it need not describe every change it makes.
-            options.details = dryRun || format != nil || common.verbose > 0
+            options.details = show
             return try await engine.run(options)
         }
         if !dryRun {
@@ -112,7 +113,6 @@ struct SyncCommand: AsyncParsableCommand {
                 }
             }
         }
-        let show = dryRun || format != nil || common.verbose > 0
         if show {
             switch format ?? .text {
             case .text: FileHandleOutput.write(ReportText.render(report, colour: ReportText.useColour), to: 1)
