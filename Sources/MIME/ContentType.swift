@@ -180,9 +180,9 @@ struct ParameterScanner {
         var index = 0
         while index < value.count {
             if value[index] == UInt8(ascii: "%"), index + 2 < value.count,
-                let byte = UInt8(String(decoding: value[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+                let high = Hex.value(value[index + 1]), let low = Hex.value(value[index + 2])
             {
-                out.append(byte)
+                out.append(high << 4 | low)
                 index += 3
             } else {
                 out.append(value[index])

@@ -53,9 +53,9 @@ enum EncodedWord {
                     decoded.append(0x20)
                     index += 1
                 } else if byte == UInt8(ascii: "="), index + 2 < encoded.count,
-                    let value = UInt8(String(decoding: encoded[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+                    let high = Hex.value(encoded[index + 1]), let low = Hex.value(encoded[index + 2])
                 {
-                    decoded.append(value)
+                    decoded.append(high << 4 | low)
                     index += 3
                 } else {
                     decoded.append(byte)

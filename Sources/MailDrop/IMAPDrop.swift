@@ -12,6 +12,8 @@ public actor IMAPDrop: MailDrop {
     private var connection: IMAPConnection?
     private var uidValidity: UInt64?
     private var listed: [UInt64] = []
+    /// Where each listed UID stands in `listed`.
+    private var position: [UInt64: Int] = [:]
     private var fetched: [UInt64: [UInt8]] = [:]
 
     public init(settings: IMAPSettings, processedFolder: String = "Processed", quarantineFolder: String = "Quarantine") {
@@ -46,6 +48,7 @@ public actor IMAPDrop: MailDrop {
             }
             uids.sort()
             listed = uids
+            position = Dictionary(uids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             fetched = fetched.filter { uids.contains($0.key) }
             // When each arrived (how long a held message has waited; which of two sources came first).
             var received: [UInt64: Date] = [:]
@@ -64,7 +67,7 @@ public actor IMAPDrop: MailDrop {
         return try await withConnection { connection throws(MailDropError) in
             try checkValidity(validity)
             // This message and the next few listed ones, in one command.
-            let start = listed.firstIndex(of: uid) ?? listed.endIndex
+            let start = position[uid] ?? listed.endIndex
             let batch = ([uid] + listed[start...].dropFirst().prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
             let outcome = try await connection.command("UID FETCH \(batch.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])")
             for response in outcome.untagged {
@@ -176,6 +179,7 @@ public actor IMAPDrop: MailDrop {
         guard let validity else { throw MailDropError(.refused, "the server gave no UIDVALIDITY for \(settings.mailbox)") }
         if let previous = uidValidity, previous != validity {
             listed = []
+            position = [:]
             fetched = [:]
         }
         uidValidity = validity

@@ -84,7 +84,7 @@ public struct ReplicationMessage: Sendable {
 
     /// The entity that gets signed: the Bridgehead headers and the LDIF, CRLF line ends.
     public var entity: [UInt8] {
-        var out = Array(
+        let out = Array(
             """
             Content-Type: application/ldif; charset=utf-8\r
             Content-Transfer-Encoding: 7bit\r
@@ -96,11 +96,7 @@ public struct ReplicationMessage: Sendable {
 
             """.utf8)
         // LDIFWriter writes ASCII only (base64 for the rest), so 7bit holds.
-        for byte in LDIFWriter().render(records) {
-            if byte == 0x0A { out.append(0x0D) }
-            out.append(byte)
-        }
-        return out
+        return out + SMIMECanonical.crlf(LDIFWriter().render(records))
     }
 
     /// A whole message: outer headers for people and routing, then the entity, signed when a signer is given.

@@ -20,13 +20,9 @@ public struct SMIMESigner: Sendable {
 
     /// Reads the certificate (and any intermediates after it) and the key from PEM files.
     public init(certificateFile: String, keyFile: String) throws(SMIMEError) {
-        guard let certificateData = FileManager.default.contents(atPath: certificateFile) else {
-            throw .signingFailed("cannot read \(certificateFile)")
-        }
+        let certificates = try SMIMEVerifier.certificates(inPEMFile: certificateFile)
         guard let keyData = FileManager.default.contents(atPath: keyFile) else { throw .signingFailed("cannot read \(keyFile)") }
         do {
-            let certificates = try PEMDocument.parseMultiple(pemString: String(decoding: certificateData, as: UTF8.self))
-                .filter { $0.discriminator == "CERTIFICATE" }.map { try Certificate(pemDocument: $0) }
             guard let first = certificates.first else { throw SMIMEError.signingFailed("\(certificateFile) holds no certificate") }
             let key = try Certificate.PrivateKey(pemEncoded: String(decoding: keyData, as: UTF8.self))
             guard key.publicKey == first.publicKey else {

@@ -15,24 +15,31 @@ public struct SignedContent: Sendable {
 /// signature carries help build a chain; they are never trusted by themselves.
 public struct SMIMEVerifier: Sendable {
     public let trustRoots: [Certificate]
+    private let store: CertificateStore
 
-    public init(trustRoots: [Certificate]) { self.trustRoots = trustRoots }
+    public init(trustRoots: [Certificate]) {
+        self.trustRoots = trustRoots
+        self.store = CertificateStore(trustRoots)
+    }
 
     /// Reads every certificate in PEM files (a file may hold several).
     public init(pemFiles: [String]) throws(SMIMEError) {
         var roots: [Certificate] = []
-        for file in pemFiles {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw .signingFailed("cannot read the certificate file \(file)")
-            }
-            do {
-                roots += try PEMDocument.parseMultiple(pemString: String(decoding: data, as: UTF8.self))
-                    .filter { $0.discriminator == "CERTIFICATE" }.map { try Certificate(pemDocument: $0) }
-            } catch {
-                throw .signingFailed("\(file) holds no readable certificate: \(error)")
-            }
-        }
+        for file in pemFiles { roots += try Self.certificates(inPEMFile: file) }
         self.init(trustRoots: roots)
+    }
+
+    /// Every certificate in a PEM file, in order.
+    static func certificates(inPEMFile file: String) throws(SMIMEError) -> [Certificate] {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw .signingFailed("cannot read the certificate file \(file)")
+        }
+        do {
+            return try PEMDocument.parseMultiple(pemString: String(decoding: data, as: UTF8.self))
+                .filter { $0.discriminator == "CERTIFICATE" }.map { try Certificate(pemDocument: $0) }
+        } catch {
+            throw .signingFailed("\(file) holds no readable certificate: \(error)")
+        }
     }
 
     public func verify(_ message: MIMEEntity, at time: Date = Date()) async throws(SMIMEError) -> SignedContent {
@@ -57,7 +64,7 @@ public struct SMIMEVerifier: Sendable {
         }
         let content = SMIMECanonical.crlf(message.parts[0].bytes)
         let result = await CMS.isValidSignature(
-            dataBytes: content, signatureBytes: Self.acceptingOpenSSL(der), trustRoots: CertificateStore(trustRoots)
+            dataBytes: content, signatureBytes: Self.acceptingOpenSSL(der), trustRoots: store
         ) {
             RFC5280Policy(fixedExpiryValidationTime: time)
         }
