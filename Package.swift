@@ -124,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BridgeheadCLITests",
-            dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "TestSupport"],
+            dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "Replication", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

@@ -6,7 +6,7 @@ import Testing
 /// The built `bridgehead` executable, run as a user would run it.
 @Suite(.serialized) struct CLITests {
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bridgehead").path
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+    static let root = Slapd.repositoryRoot
 
     private func run(_ arguments: [String], input: [UInt8]? = nil) throws -> Command.Output {
         try Command.run(Self.binary, arguments, input: input)

@@ -134,17 +134,12 @@ struct GeneratedHistory {
     @Test(arguments: [true, false])
     func killedAtTwentyInstantsAndRunAgainEndsLikeTheOracle(transactions: Bool) throws {
         let history = GeneratedHistory(messages: 12, changesPerMessage: 12, seed: 20_261_129)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-crash-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let seeds = try SyncEndToEndTests.World.seeds(folder)
-        let slapd = try Slapd(Slapd.Options(seeds: seeds))
-        defer { slapd.stop() }
-        let pki = try TestPKI()
-        try Data(slapd.rootPassword.utf8).write(to: folder.appendingPathComponent("ldap.secret"))
+        // The servers, keys and folder of the end-to-end tests; each trial writes its own configuration.
+        let world = try SyncEndToEndTests.World()
+        let (folder, slapd, pki) = (world.folder, world.slapd, world.pki)
 
         // The oracle, once, under ou=site-a.
-        let oracleServer = try Slapd(Slapd.Options(seeds: seeds))
+        let oracleServer = try Slapd(Slapd.Options(seeds: try SyncEndToEndTests.World.seeds(folder)))
         defer { oracleServer.stop() }
         let oracleFile = folder.appendingPathComponent("oracle.ldif")
         try Data(
@@ -158,12 +153,8 @@ struct GeneratedHistory {
         let oracle = Self.subtree(try DirectorySnapshot(ldif: try oracleServer.dump()), "ou=site-a,dc=example,dc=com")
 
         // Every trial: its own subtree, state container and Maildir on the same slapd; messages signed once.
-        var signed: [[UInt8]] = []
-        for (index, body) in history.messages.enumerated() {
-            let entity =
-                "Content-Type: application/ldif; charset=utf-8\nBridgehead-Format: 1\nBridgehead-Source: site-a\n"
-                + "Bridgehead-Sequence: \(index + 1)\nBridgehead-Kind: delta\n\n" + body
-            signed.append(try pki.signWithOpenSSL(Array(entity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: "rsa"))
+        let signed = try history.messages.enumerated().map { index, body in
+            try world.message(ldif: body, source: "site-a", sequence: index + 1, signer: "rsa")
         }
         func prepare(_ trial: Int) throws -> (config: String, maildir: String, subtree: String) {
             let maildir = folder.appendingPathComponent("Maildir-\(trial)").path

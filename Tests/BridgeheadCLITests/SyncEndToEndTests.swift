@@ -2,6 +2,7 @@ import Foundation
 import LDAPModel
 import LDIF
 import MailDrop
+import Replication
 import TestSupport
 import Testing
 
@@ -191,23 +192,19 @@ import Testing
         }
 
         func sequences() throws -> [String: String] {
-            let output = try Command.run(
-                "ldapsearch",
-                [
-                    "-x", "-H", slapd.uri, "-D", slapd.rootDN, "-y", slapd.passwordFile, "-b", "ou=bridgehead,dc=example,dc=com", "-LLL",
-                    "(objectClass=bridgeheadReplicaState)", "bridgeheadSourceID", "bridgeheadSequence",
-                ])
             var result: [String: String] = [:]
-            var source = ""
-            for line in output.stdout.split(separator: "\n") {
-                if line.hasPrefix("bridgeheadSourceID: ") { source = String(line.dropFirst(20)) }
-                if line.hasPrefix("bridgeheadSequence: ") { result[source] = String(line.dropFirst(20)) }
+            for entry in try DirectorySnapshot(ldif: try slapd.dump()).entries.values {
+                guard let source = entry["bridgeheadsourceid"]?.first, let sequence = entry["bridgeheadsequence"]?.first else { continue }
+                result[String(decoding: source, as: UTF8.self)] = String(decoding: sequence, as: UTF8.self)
             }
             return result
         }
     }
 
-    /// The oracle: the seeds plus Fixtures/sync/oracle.ldif through ldapmodify on a fresh slapd.
+    /// The oracle: the seeds plus Fixtures/sync/oracle.ldif through ldapmodify on a fresh slapd; made
+    /// once for all the scenario's variants.
+    static let oracleSnapshot = Result { try oracle() }
+
     static func oracle() throws -> DirectorySnapshot {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-oracle-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -360,7 +357,7 @@ import Testing
         #expect(fourth.status == 0 && fourth.stdout.isEmpty && fourth.stderr.isEmpty, "a good cron run is silent: \(fourth.stderr)")
 
         #expect(try world.sequences() == ["site-a": "5", "site-b": "3", "site-c": "2"])
-        let oracle = try Self.oracle()
+        let oracle = try Self.oracleSnapshot.get()
         let result = try world.snapshot()
         let differences = result.differences(from: oracle)
         #expect(differences.isEmpty && result == oracle, "the directory equals the ldapmodify oracle:\n\(differences)")
@@ -506,19 +503,9 @@ import Testing
 
     @Test func aSecondRunExits75WhileTheFirstHoldsTheLock() throws {
         let world = try World()
-        let lock = try RunLockHolder(path: world.folder.appendingPathComponent("lock").path)
+        let lock = try RunLock(path: world.folder.appendingPathComponent("lock").path)
         defer { lock.release() }
         let output = try world.sync()
         #expect(output.status == 75 && output.stderr.contains("holds"), "\(output.stderr)")
     }
-}
-
-/// Holds a lock file the way a running sync does (flock), from this process.
-final class RunLockHolder {
-    private let descriptor: Int32
-    init(path: String) throws {
-        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
-        guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw HarnessError(message: "cannot lock \(path)") }
-    }
-    func release() { close(descriptor) }
 }
