@@ -70,7 +70,33 @@ extension LDAPConnection {
 
     /// Whether the root DSE advertises RFC 5805 transactions.
     public func supportsTransactions() async throws(LDAPError) -> Bool {
-        try await rootDSE().strings("supportedExtension").contains(ExtendedOIDs.startTransaction)
+        try await transactionSupport() != .unsupported
+    }
+
+    /// Whether transactions are offered, and whether they are safe to use on this server.
+    public func transactionSupport() async throws(LDAPError) -> TransactionSupport {
+        TransactionSupport(rootDSE: try await rootDSE())
+    }
+
+    /// Runs `body` inside a transaction (RFC 5805) and commits it when `body` returns; when `body`
+    /// throws, the transaction is aborted and the error rethrown. The transaction never outlives the
+    /// call. A commit the server refuses throws an error naming the failing operation's message id
+    /// (`failedMessageID`), as the server reported it.
+    public func withTransaction<T: Sendable>(
+        _ body: (LDAPTransaction) async throws(LDAPError) -> T
+    ) async throws(LDAPError) -> T {
+        let transaction = try await beginTransaction()
+        let value: T
+        do {
+            value = try await body(transaction)
+        } catch {
+            // After a transport failure there is nothing left to abort: the server drops the
+            // transaction with the connection.
+            if !error.isTransportFailure { try? await abort(transaction) }
+            throw error
+        }
+        try await commit(transaction)
+        return value
     }
 
     /// Starts a transaction (RFC 5805 Start Transaction request).
@@ -114,4 +140,34 @@ extension LDAPConnection {
         }
         throw error
     }
+}
+
+/// What a server offers of RFC 5805 transactions, read from its root DSE.
+public enum TransactionSupport: Sendable, Hashable {
+    /// Not advertised.
+    case unsupported
+    /// Advertised, and nothing known against them.
+    case supported
+    /// Advertised, but known to fail on this server in ways a client cannot prevent; the reason says which.
+    case unsafe(String)
+
+    /// OpenLDAP's slapd answers every operation of a transaction at once and lets another thread run End
+    /// Transaction, which executes and frees the queued operations while the threads that answered them
+    /// may still be tidying them up: slapd 2.5.13 (Debian 12) segfaults under load, and no order of
+    /// requests on the client's side closes that window (docs/slapd-transactions.md, finding 4).
+    static let openLDAPReason =
+        "OpenLDAP slapd can crash when a transaction ends while its worker threads still use the transaction's operations "
+        + "(seen with slapd 2.5.13; docs/slapd-transactions.md)"
+
+    public init(rootDSE: Entry) {
+        guard rootDSE.strings("supportedExtension").contains(LDAPConnection.ExtendedOIDs.startTransaction) else {
+            self = .unsupported
+            return
+        }
+        let classes = rootDSE.strings("objectClass").map { $0.lowercased() }
+        self = classes.contains("openldaprootdse") ? .unsafe(Self.openLDAPReason) : .supported
+    }
+
+    /// Whether to use transactions when the configuration does not say.
+    public var isDefault: Bool { self == .supported }
 }

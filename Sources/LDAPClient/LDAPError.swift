@@ -8,6 +8,7 @@ public struct ResultCode: RawRepresentable, Hashable, Sendable {
     public static let protocolError = ResultCode(rawValue: 2)
     public static let timeLimitExceeded = ResultCode(rawValue: 3)
     public static let sizeLimitExceeded = ResultCode(rawValue: 4)
+    public static let adminLimitExceeded = ResultCode(rawValue: 11)
     public static let compareFalse = ResultCode(rawValue: 5)
     public static let compareTrue = ResultCode(rawValue: 6)
     public static let noSuchAttribute = ResultCode(rawValue: 16)
@@ -88,6 +89,21 @@ public struct LDAPError: Error, Sendable, Hashable {
 
     /// True when the server was unreachable or unavailable (retry later), false when it refused the request.
     public var isTransportFailure: Bool { code.isTransportFailure }
+
+    /// True when the answer says more about the server's state than about the request, so that the same
+    /// request may well succeed later: unreachable, busy or unavailable, out of time or of an
+    /// administrative limit, failing inside (`other`), or unwilling because it is read-only or busy.
+    /// Such an answer must never be held against a replication message.
+    public var isTransient: Bool {
+        if isTransportFailure { return true }
+        switch code {
+        case .timeLimitExceeded, .adminLimitExceeded, .other: return true
+        case .unwillingToPerform:
+            let text = diagnosticMessage.lowercased()
+            return ["busy", "restricted", "read-only", "readonly", "unavailable", "shutting down", "try again"].contains { text.contains($0) }
+        default: return false
+        }
+    }
 }
 
 extension LDAPError: CustomStringConvertible {

@@ -29,8 +29,12 @@ public enum Resolution: Sendable, Hashable {
 
 /// Resolves addresses and source DNs to target DNs, in this order: the source's naming rules
 /// (also for EX DNs, through their LDAP form), then one directory search for all the rest, an OR of
-/// equality filters on the configured attributes (values escaped per RFC 4515). Results are cached
-/// for the life of the resolver (one run).
+/// equality filters on the configured attributes (values escaped per RFC 4515).
+///
+/// During a run, resolution sees what the run's earlier messages did (`RunOverlay`): an entry they
+/// created, renamed, re-addressed or deleted is judged by what they left, not by the directory as
+/// the run found it, so that a dry run — which writes nothing — resolves exactly as the real run does.
+/// What the searches find is kept for the life of the resolver (one run).
 public actor AddressResolver {
     public let connection: LDAPConnection
     public let base: DN
@@ -40,9 +44,18 @@ public actor AddressResolver {
     public let scope: [DN]
     /// Searches sent so far (the tests count them).
     public private(set) var searches = 0
-    private var cache: [String: Resolution] = [:]
+    /// What the searches found: for each address (by canonical form), the entries holding it.
+    private var found: [String: [Holder]] = [:]
+    /// The overlay generation `found` was read under; a forgotten overlay forgets it too.
+    private var generation = 0
     /// Terms per search, so a filter stays a sensible size.
     static let batchSize = 200
+
+    /// An entry holding an address, and the attribute that holds it.
+    struct Holder: Sendable {
+        var dn: DN
+        var via: String
+    }
 
     public init(
         connection: LDAPConnection, base: DN, attributes: [String] = ["mail", "proxyAddresses", "legacyExchangeDN"],
@@ -55,19 +68,21 @@ public actor AddressResolver {
         self.scope = scope
     }
 
-    public func resolve(_ input: String) async throws(LDAPError) -> Resolution {
-        try await resolve([input])[0]
+    public func resolve(_ input: String, overlay: RunOverlay? = nil) async throws(LDAPError) -> Resolution {
+        try await resolve([input], overlay: overlay)[0]
     }
 
-    /// Resolves many at once: everything the naming rules do not settle goes into as few searches as possible.
-    public func resolve(_ inputs: [String]) async throws(LDAPError) -> [Resolution] {
+    /// Resolves many at once: everything the naming rules do not settle goes into as few searches as
+    /// possible. With an overlay, the run's planned effects take precedence over what the directory holds.
+    public func resolve(_ inputs: [String], overlay: RunOverlay? = nil) async throws(LDAPError) -> [Resolution] {
+        if let overlay, overlay.generation != generation {
+            found = [:]
+            generation = overlay.generation
+        }
         var results = [Resolution?](repeating: nil, count: inputs.count)
-        var pending: [(index: Int, key: String, address: Address)] = []
+        var pending: [(index: Int, address: Address)] = []
+        var ruled: [(index: Int, target: DN, via: String, address: Address?)] = []
         for (index, input) in inputs.enumerated() {
-            if let cached = cache[input] {
-                results[index] = cached
-                continue
-            }
             // A source DN (cn=x,ou=SiteA,o=Org), or an address whose LDAP form a naming rule maps.
             var address: Address?
             var sourceDN: DN?
@@ -83,24 +98,62 @@ public actor AddressResolver {
             if let sourceDN, let rule = naming.first(where: { sourceDN.isWithin($0.from) }),
                 let target = sourceDN.replacingSuffix(rule.from, with: rule.to)
             {
-                results[index] = inScope(target) ? .resolved(target, via: "naming rule \(rule.from) → \(rule.to)") : .outOfScope(target)
+                ruled.append((index, target, "naming rule \(rule.from) → \(rule.to)", address))
                 continue
             }
             guard let address else {
                 results[index] = .notFound
                 continue
             }
-            pending.append((index, input, address))
+            pending.append((index, address))
         }
+        // An address a naming rule maps to an entry that is not there (renamed since, say) is looked up
+        // like any other address; a source DN stands by its rule (the planner checks that it exists).
+        let missing = try await existence(ruled.filter { $0.address != nil }.map(\.target), overlay)
+        for item in ruled {
+            if let address = item.address, missing.contains(item.target.normalized) {
+                pending.append((item.index, address))
+            } else {
+                results[item.index] = inScope(item.target) ? .resolved(item.target, via: item.via) : .outOfScope(item.target)
+            }
+        }
+        let unknown = Array(Set(pending.map(\.address.canonical)).subtracting(found.keys))
+        var byCanonical: [String: Address] = [:]
+        for item in pending { byCanonical[item.address.canonical] = item.address }
         var start = 0
-        while start < pending.count {
-            let chunk = Array(pending[start..<min(start + Self.batchSize, pending.count)])
-            let found = try await lookup(chunk.map(\.address))
-            for (item, resolution) in zip(chunk, found) { results[item.index] = resolution }
+        while start < unknown.count {
+            let chunk = unknown[start..<min(start + Self.batchSize, unknown.count)].compactMap { byCanonical[$0] }
+            try await lookup(chunk)
             start += Self.batchSize
         }
-        for (index, input) in inputs.enumerated() { cache[input] = results[index] }
+        for item in pending {
+            results[item.index] = decide(item.address, overlay)
+        }
         return results.map { $0 ?? .notFound }
+    }
+
+    /// The targets (normalised) that do not exist, in the run's view when there is one.
+    private func existence(_ targets: [DN], _ overlay: RunOverlay?) async throws(LDAPError) -> Set<String> {
+        guard !targets.isEmpty else { return [] }
+        if let overlay {
+            let known = try await overlay.view.load(targets)
+            return Set(targets.map(\.normalized).filter { (known[$0] ?? nil) == nil })
+        }
+        let read = try await connection.read(targets, attributes: ["1.1"], window: 64)
+        return Set(zip(targets, read).filter { $0.1 == nil }.map { $0.0.normalized })
+    }
+
+    /// One entry holding `address`, judged by the overlay where the run changed an entry.
+    private func decide(_ address: Address, _ overlay: RunOverlay?) -> Resolution {
+        var holders = (found[address.canonical] ?? []).filter { overlay?.changed($0.dn) != true }
+        for holder in overlay?.holders(of: address.canonical) ?? [] where !holders.contains(where: { $0.dn.matches(holder.dn) }) {
+            holders.append(Holder(dn: holder.dn, via: holder.via))
+        }
+        switch holders.count {
+        case 0: return .notFound
+        case 1: return inScope(holders[0].dn) ? .resolved(holders[0].dn, via: holders[0].via) : .outOfScope(holders[0].dn)
+        default: return .ambiguous(holders.map(\.dn).sorted { $0.normalized < $1.normalized })
+        }
     }
 
     private func inScope(_ dn: DN) -> Bool {
@@ -128,49 +181,46 @@ public actor AddressResolver {
     }
 
     /// One search for all `addresses`; each entry found is matched back by canonical form.
-    private func lookup(_ addresses: [Address]) async throws(LDAPError) -> [Resolution] {
+    private func lookup(_ addresses: [Address]) async throws(LDAPError) {
+        let wanted = Set(addresses.map(\.canonical))
+        for canonical in wanted { found[canonical] = [] }
         let filters = addresses.flatMap(terms)
-        guard !filters.isEmpty else { return addresses.map { _ in .notFound } }
+        guard !filters.isEmpty else { return }
         searches += 1
         let entries = try await connection.search(
-            SearchRequest(base: base, scope: .subtree, filter: filters.count == 1 ? filters[0] : .or(filters), attributes: attributes))
-        // Every address form each entry holds, canonically.
-        let held: [(dn: DN, forms: Set<String>, via: [String: String])] = entries.map { entry in
-            var forms: Set<String> = []
-            var via: [String: String] = [:]
-            for attribute in entry.attributes {
-                for value in attribute.values {
-                    let text = String(decoding: value, as: UTF8.self)
-                    let candidates: [String]
-                    switch attribute.description.type.lowercased() {
-                    case "mail": candidates = ["SMTP:" + text]
-                    case "legacyexchangedn": candidates = ["EX:" + text, "X500:" + text]
-                    default: candidates = [text]
-                    }
-                    for candidate in candidates {
-                        guard let address = try? AddressParser.parse(candidate) else { continue }
-                        forms.insert(address.canonical)
-                        via[address.canonical] = attribute.description.type
-                        // An X500 proxy names the same mailbox as its EX form.
-                        if case .x500(let rdns) = address.form {
-                            let ex = "EX:" + rdns.map { "/\($0.type)=\($0.value)" }.joined().lowercased()
-                            forms.insert(ex)
-                            via[ex] = attribute.description.type
-                        }
+            SearchRequest(
+                base: base, scope: .subtree, filter: filters.count == 1 ? filters[0] : .or(filters), attributes: attributes, pageSize: 500))
+        for entry in entries {
+            for (canonical, via) in Self.forms(of: entry, attributes: attributes) where wanted.contains(canonical) {
+                found[canonical, default: []].append(Holder(dn: entry.dn, via: via))
+            }
+        }
+    }
+
+    /// Every address form `entry` holds in the resolution attributes, canonically, with the attribute
+    /// that holds it.
+    static func forms(of entry: Entry, attributes: [String]) -> [String: String] {
+        let wanted = Set(attributes.map { $0.lowercased() })
+        var forms: [String: String] = [:]
+        for attribute in entry.attributes where wanted.contains(attribute.description.type.lowercased()) {
+            for value in attribute.values {
+                let text = String(decoding: value, as: UTF8.self)
+                let candidates: [String]
+                switch attribute.description.type.lowercased() {
+                case "mail": candidates = ["SMTP:" + text]
+                case "legacyexchangedn": candidates = ["EX:" + text, "X500:" + text]
+                default: candidates = [text]
+                }
+                for candidate in candidates {
+                    guard let address = try? AddressParser.parse(candidate) else { continue }
+                    forms[address.canonical] = attribute.description.type
+                    // An X500 proxy names the same mailbox as its EX form.
+                    if case .x500(let rdns) = address.form {
+                        forms["EX:" + rdns.map { "/\($0.type)=\($0.value)" }.joined().lowercased()] = attribute.description.type
                     }
                 }
             }
-            return (entry.dn, forms, via)
         }
-        return addresses.map { address in
-            let matches = held.filter { $0.forms.contains(address.canonical) }
-            switch matches.count {
-            case 0: return .notFound
-            case 1:
-                let dn = matches[0].dn
-                return inScope(dn) ? .resolved(dn, via: matches[0].via[address.canonical] ?? "directory") : .outOfScope(dn)
-            default: return .ambiguous(matches.map(\.dn))
-            }
-        }
+        return forms
     }
 }

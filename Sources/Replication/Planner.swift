@@ -61,11 +61,25 @@ public enum PlanError: Error, Sendable, CustomStringConvertible {
 /// the messages before it left it (also in a dry run, where nothing before it was written).
 public final class DirectoryView: @unchecked Sendable {
     let connection: LDAPConnection
-    /// By normalised DN: the entry, or nil when it does not exist.
-    private(set) var entries: [String: Entry?] = [:]
+    /// The attributes addresses are resolved through (`[resolve] attributes`).
+    let addressAttributes: [String]
+    /// All guarded by `lock`:
+    /// by normalised DN, the entry, or nil when it does not exist (read, or left so by the run);
+    private var entries: [String: Entry?] = [:]
+    /// the DNs the run's planned messages changed (created, modified, renamed away or to, deleted);
+    private var planned: Set<String> = []
+    /// for each address (canonical form), the planned entries holding it, by normalised DN;
+    private var holders: [String: [String: AddressResolver.Holder]] = [:]
+    /// the addresses each planned entry holds;
+    private var addresses: [String: [String]] = [:]
+    /// how many times the view was forgotten (resolvers drop what they found under an older one).
+    private var generation = 0
     private let lock = NSLock()
 
-    public init(connection: LDAPConnection) { self.connection = connection }
+    public init(connection: LDAPConnection, addressAttributes: [String] = ["mail", "proxyAddresses", "legacyExchangeDN"]) {
+        self.connection = connection
+        self.addressAttributes = addressAttributes
+    }
 
     /// The entries at `dns` (by normalised DN), read from the directory where not yet known.
     func load(_ dns: [DN]) async throws(LDAPError) -> [String: Entry?] {
@@ -87,6 +101,11 @@ public final class DirectoryView: @unchecked Sendable {
             let read = try await connection.read(missing, attributes: ["*"], window: 256)
             lock.withLock {
                 for (dn, entry) in zip(missing, read) {
+                    // A planned message may have settled it meanwhile: what it left wins.
+                    if planned.contains(dn.normalized), let known = entries[dn.normalized] {
+                        result[dn.normalized] = .some(known)
+                        continue
+                    }
                     entries[dn.normalized] = .some(entry)
                     result[dn.normalized] = .some(entry)
                 }
@@ -97,14 +116,56 @@ public final class DirectoryView: @unchecked Sendable {
 
     /// Records what a planned message leaves behind.
     func commit(_ changed: [String: Entry?]) {
-        lock.withLock { for (key, value) in changed { entries[key] = .some(value) } }
+        lock.withLock {
+            for (key, value) in changed {
+                entries[key] = .some(value)
+                planned.insert(key)
+                for canonical in addresses.removeValue(forKey: key) ?? [] { holders[canonical]?[key] = nil }
+                guard let entry = value else { continue }
+                let forms = AddressResolver.forms(of: entry, attributes: addressAttributes)
+                addresses[key] = Array(forms.keys)
+                for (canonical, via) in forms { holders[canonical, default: [:]][key] = AddressResolver.Holder(dn: entry.dn, via: via) }
+            }
+        }
     }
 
     /// Forgets what the run knows (after a failed apply the directory is read again).
-    func forget() { lock.withLock { entries = [:] } }
+    func forget() {
+        lock.withLock {
+            entries = [:]
+            planned = []
+            holders = [:]
+            addresses = [:]
+            generation += 1
+        }
+    }
 
     /// Everything the view knows: entries read, and what earlier messages of this run left.
     func knownEntries() -> [String: Entry?] { lock.withLock { entries } }
+
+    /// What the run's planned messages did, for address resolution.
+    public var overlay: RunOverlay { RunOverlay(view: self, generation: lock.withLock { generation }) }
+
+    fileprivate func isPlanned(_ dn: DN) -> Bool { lock.withLock { planned.contains(dn.normalized) } }
+
+    fileprivate func plannedHolders(of canonical: String) -> [AddressResolver.Holder] {
+        lock.withLock { holders[canonical].map { Array($0.values) } ?? [] }.sorted { $0.dn.normalized < $1.dn.normalized }
+    }
+}
+
+/// What the messages planned so far in a run did to the directory, as address resolution sees it:
+/// which entries they changed, and which of those hold an address. The run's own effects take
+/// precedence over what the directory holds, in a dry run (which wrote nothing) as in a real run.
+public struct RunOverlay: Sendable {
+    let view: DirectoryView
+    /// The view's generation when this overlay was taken.
+    let generation: Int
+
+    /// Whether the run changed (or removed, or moved) the entry at `dn`: then its planned state decides.
+    func changed(_ dn: DN) -> Bool { view.isPlanned(dn) }
+
+    /// The entries the run left holding `canonical`.
+    func holders(of canonical: String) -> [AddressResolver.Holder] { view.plannedHolders(of: canonical) }
 }
 
 /// Turns one message into a plan: maps its DNs into our namespace, resolves its references, checks
@@ -183,7 +244,7 @@ public struct Planner: Sendable {
         }
         let resolutions: [Resolution]
         do {
-            resolutions = try await resolver.resolve(wanted)
+            resolutions = try await resolver.resolve(wanted, overlay: view.overlay)
         } catch {
             throw .directory(error)
         }

@@ -22,6 +22,8 @@ public struct SyncOptions: Sendable {
     public var now = Date()
     /// Describe every planned change in the report (a dry run always does; a quiet cron run need not).
     public var details = true
+    /// Checked between messages and between the steps of one: when requested, the run ends early.
+    public var stop: StopRequest?
 
     public init(dryRun: Bool = false, validate: Bool = false, maxMessages: Int? = nil, allowDeletes: Set<String> = [], now: Date = Date()) {
         self.dryRun = dryRun
@@ -110,12 +112,17 @@ public struct RunReport: Sendable, Codable {
     public var changes: Int
     /// Held messages that have waited longer than the gap timeout.
     public var overdue: Int
+    /// The run ended early on a stop request (SIGTERM, SIGINT).
+    public var stopped = false
 
     public func count(_ outcome: MessageReport.Outcome) -> Int { messages.count { $0.outcome == outcome } }
 
-    /// sysexits: 0, or 1 when some message was quarantined, has waited past the gap timeout, or waits
-    /// for an operator to allow its deletes.
-    public var exitStatus: Int32 { count(.quarantined) > 0 || overdue > 0 || messages.contains(where: \.awaitsOperator) ? 1 : 0 }
+    /// sysexits: 75 when the run was stopped early (try again later); else 0, or 1 when some message
+    /// was quarantined, has waited past the gap timeout, or waits for an operator to allow its deletes.
+    public var exitStatus: Int32 {
+        if stopped { return 75 }
+        return count(.quarantined) > 0 || overdue > 0 || messages.contains(where: \.awaitsOperator) ? 1 : 0
+    }
 }
 
 /// A run could not go on: the server or drop is unavailable, or the configuration is unusable.
@@ -177,6 +184,7 @@ public struct SyncEngine: Sendable {
         }
         let sequenced = Self.sequence(candidates, states)
         var overdue = 0
+        var stopped = false
         for (message, decision) in sequenced {
             let candidate = candidates[message.id]
             let decoded = candidate.decoded!
@@ -214,6 +222,12 @@ public struct SyncEngine: Sendable {
                     report.overdue = true
                 }
             case .apply:
+                if stopped || options.stop?.isRequested == true {
+                    stopped = true
+                    report.outcome = .deferred
+                    report.reason = "the run was stopped (\(options.stop?.cause ?? "a stop request")) before this message; left for the next run"
+                    break
+                }
                 if let limit = options.maxMessages, applied >= limit {
                     report.outcome = .deferred
                     report.reason = "--max-messages \(limit) reached; left for the next run"
@@ -259,15 +273,23 @@ public struct SyncEngine: Sendable {
                     if options.validate { await validate(plan, &report, created: &createdInDryRun) }
                     report.outcome = .applied
                 } else {
-                    let failure: String?
+                    let outcome: Applied
                     do {
-                        failure = try await apply(plan, advance: advance, transactions: context.transactions)
+                        outcome = try await apply(plan, advance: advance, transactions: context.transactions, stop: options.stop)
                     } catch {
                         throw .ldap(error)
                     }
-                    if let failure {
+                    switch outcome {
+                    case .applied: break
+                    case .refused(let reason):
                         context.view.forget()
-                        try await quarantine(failure)
+                        try await quarantine(reason)
+                        continue
+                    case .stopped(let reason):
+                        report.outcome = .deferred
+                        report.reason = reason + "; left for the next run"
+                        stopped = true
+                        reports.append(report)
                         continue
                     }
                     report.outcome = .applied
@@ -283,7 +305,8 @@ public struct SyncEngine: Sendable {
             }
             reports.append(report)
         }
-        return RunReport(dryRun: options.dryRun, started: started, finished: Date(), messages: reports, changes: totalChanges, overdue: overdue)
+        return RunReport(
+            dryRun: options.dryRun, started: started, finished: Date(), messages: reports, changes: totalChanges, overdue: overdue, stopped: stopped)
     }
 
     /// The sequencer's decisions for the messages that decoded (ids: positions in `candidates`).
@@ -370,17 +393,25 @@ public struct SyncEngine: Sendable {
                 states = [:]
             }
             let schema = try await connection.subschema()
-            let transactions: Bool
-            if let forced = configuration.agent.useTransactions {
-                transactions = forced
-            } else {
-                transactions = try await connection.supportsTransactions()
+            let support = try await connection.transactionSupport()
+            let transactions = configuration.agent.useTransactions ?? support.isDefault
+            if transactions {
+                switch support {
+                case .unsupported:
+                    throw SyncError.configuration(
+                        "\(configuration.path): agent.transactions = true, but the server does not offer RFC 5805 transactions; remove the key")
+                case .unsafe(let reason):
+                    logger.notice(
+                        "transactions are on by [agent] transactions = true although \(reason); set it to false unless you accept that risk")
+                case .supported: break
+                }
             }
             guard let base = try await configuration.searchBase(on: connection) else {
                 throw SyncError.configuration("the server names no naming context; set [resolve] base")
             }
             return Context(
-                store: store, states: states, schema: schema, transactions: transactions, base: base, view: DirectoryView(connection: connection),
+                store: store, states: states, schema: schema, transactions: transactions, base: base,
+                view: DirectoryView(connection: connection, addressAttributes: configuration.resolve.attributes),
                 decoder: MessageDecoder(sources: verifiers), configuration: configuration)
         } catch let error as LDAPError {
             throw .ldap(error)
@@ -441,187 +472,73 @@ public struct SyncEngine: Sendable {
 
     // MARK: Apply
 
-    /// Applies a plan and the state update. Returns nil when applied, or why the server refused it.
-    /// With transactions, the plan and state go in one transaction; deletes and renames (which slapd
-    /// 2.5 cannot hold in a transaction, docs/slapd-transactions.md) go alone between transactions,
-    /// and the state update is in the last transaction, so a run that stops midway applies the
-    /// message again from the directory as it was left, and reaches the same result.
-    func apply(_ plan: MessagePlan, advance: ChangeRecord, transactions: Bool) async throws(LDAPError) -> String? {
-        // Runs of changes that go in one transaction together, or that go alone one after another.
-        var runs: [(inTransaction: Bool, changes: [PlannedChange])] = []
-        for change in plan.changes {
-            let inTransaction = transactions && !change.record.isUnsafeInTransaction
-            if let last = runs.last, last.inTransaction == inTransaction {
-                runs[runs.count - 1].changes.append(change)
-            } else {
-                runs.append((inTransaction, [change]))
-            }
-        }
-        // A message in several steps cannot be rolled back as a whole: before its first step, the
-        // server checks (No-Op) what the later steps will send, so that a refusal there is found
-        // while nothing is applied yet.
-        if runs.count > 1 {
-            // (Not the state update: slapd answers No-Op with an Assertion control by "internal error".)
-            if let refusal = try await precheck(Array(runs.dropFirst().flatMap(\.changes)), after: runs[0].changes) {
-                return refusal + " (checked before anything was applied; nothing was)"
+    /// What became of a plan sent to the directory.
+    enum Applied {
+        case applied
+        /// The server refused a record: the message goes to the quarantine with this reason.
+        case refused(String)
+        /// A stop was requested between two steps: the message stays in the drop.
+        case stopped(String)
+    }
+
+    /// Applies a plan and the state update, by `DirectoryWriter`'s rule: with transactions, the plan
+    /// and the state go in one transaction, except deletes and renames, which go alone between
+    /// transactions (slapd 2.5 cannot hold them, docs/slapd-transactions.md), the state update then
+    /// being in the last transaction or alone after the plan. A message that cannot go in one
+    /// transaction has its later steps checked first (`precheck`), so that a refusal is found while
+    /// nothing is applied; a run that stops midway leaves the message in the drop, and the next run
+    /// plans it again against the directory as it was left, reaching the same result.
+    /// A refusal the server makes because it is busy or failing (`isTransient`) is thrown: the run
+    /// stops with nothing settled, and the message is applied by a later run.
+    func apply(_ plan: MessagePlan, advance: ChangeRecord, transactions: Bool, stop: StopRequest?) async throws(LDAPError) -> Applied {
+        let writer = DirectoryWriter(connection: connection, transactions: transactions)
+        let records = plan.changes.map(\.record)
+        let steps = writer.steps(records)
+        // What the first step applies at once: a whole transaction, or one record.
+        if let first = steps.first {
+            let atOnce = first.isTransaction ? first.range.upperBound : first.range.lowerBound + 1
+            if atOnce < records.count {
+                // (Not the state update: slapd answers No-Op with an Assertion control by "internal error".)
+                if let refusal = try await writer.precheck(Array(records[atOnce...]), after: Array(records[..<atOnce])) {
+                    if refusal.error.isTransient { throw refusal.error }
+                    return .refused(
+                        describeFailure(plan, atOnce + refusal.index, refusal.error) + " (checked before anything was applied; nothing was)")
+                }
             }
         }
         var done = 0
-        for (index, run) in runs.enumerated() {
-            let last = index == runs.count - 1
-            let failure =
-                run.inTransaction
-                ? try await applyTransaction(run.changes.map(\.record) + (last ? [advance] : []), run.changes)
-                : try await applyAlone(run.changes.map(\.record), run.changes)
-            if let failure { return failure + partly(done) }
-            done += run.changes.count
+        for (index, step) in steps.enumerated() {
+            if let stop, stop.isRequested {
+                return .stopped("\(stop.cause) arrived" + partly(done, stopped: true))
+            }
+            let last = index == steps.count - 1
+            let trailing = last && step.isTransaction ? [advance] : []
+            if let refusal = try await writer.apply(step, of: records, trailing: trailing).first {
+                if refusal.error.isTransient { throw refusal.error }
+                return .refused(describeFailure(plan, refusal.index, refusal.error) + partly(done))
+            }
+            done += step.range.count
         }
-        if runs.last?.inTransaction != true {
+        if steps.last?.isTransaction != true {
             // The state update on its own; its assertion refuses it if another agent moved the state on.
-            if let failure = try await applyAlone([advance], []) { return failure + partly(done) }
-        }
-        return nil
-    }
-
-    /// The server's objection (No-Op) to the first of `changes` that does not depend on a change
-    /// planned before it (those cannot be checked against the directory as it is); nil when none.
-    private func precheck(_ changes: [PlannedChange], after earlier: [PlannedChange]) async throws(LDAPError) -> String? {
-        var planned = PlannedSoFar()
-        for change in earlier { planned.note(change.record) }
-        var checked: [PlannedChange] = []
-        for change in changes {
-            if !planned.affects(change.record) { checked.append(change) }
-            planned.note(change.record)
-        }
-        // A delete is refused when the entry still has children (other failures are access rights):
-        // asked with reads, which the server answers in parallel, rather than with No-Op deletes,
-        // which it would serialise like writes. Children the plan deletes before it do not count.
-        var deletedAt: [String: Int] = [:]  // position in earlier + changes
-        var addedBelow: [String: [(position: Int, dn: DN)]] = [:]  // children the plan adds, by parent
-        for (position, change) in (earlier + changes).enumerated() {
-            switch change.record.change {
-            case .delete: deletedAt[change.record.dn.normalized] = position
-            case .add:
-                if let parent = change.record.dn.parent { addedBelow[parent.normalized, default: []].append((position, change.record.dn)) }
-            case .modifyDN:
-                // Gone from under its parent, and arrived under the new one.
-                deletedAt[change.record.dn.normalized] = position
-                if let target = change.record.renamedDN, let parent = target.parent {
-                    addedBelow[parent.normalized, default: []].append((position, target))
-                }
-            case .modify: break
+            if let refusal = try await writer.apply(.alone(0..<1), of: [advance]).first {
+                if refusal.error.isTransient { throw refusal.error }
+                return .refused(describeFailure(plan, records.count, refusal.error) + partly(done))
             }
         }
-        var deletes: [PlannedChange] = []
-        var others: [PlannedChange] = []
-        for change in checked {
-            if case .delete = change.record.change { deletes.append(change) } else { others.append(change) }
-        }
-        if !deletes.isEmpty {
-            let children = try await connection.children(deletes.map(\.record.dn))
-            for (change, below) in zip(deletes, children) {
-                let position = deletedAt[change.record.dn.normalized] ?? 0
-                let added = (addedBelow[change.record.dn.normalized] ?? []).filter { $0.position < position }.map(\.dn)
-                guard (below + added).contains(where: { (deletedAt[$0.normalized] ?? Int.max) > position }) else { continue }
-                return "record \(change.sourceRecord): \(change.record.summary) refused: notAllowedOnNonLeaf: entries below it remain"
-            }
-        }
-        guard !others.isEmpty else { return nil }
-        let results = try await connection.pipeline(others.map(\.record), controls: [.noOp], window: 64)
-        for (change, result) in zip(others, results) where result.code != .noOperation && result.code != .success {
-            return describeFailure(change.record, change, result.error(change.record.summary))
-        }
-        return nil
+        return .applied
     }
 
-    private func partly(_ done: Int) -> String {
-        done == 0 ? "" : " (the \(done) operations before it were applied; the next run plans the rest against the directory as it is)"
+    private func partly(_ done: Int, stopped: Bool = false) -> String {
+        if done == 0 { return stopped ? "; nothing of this message was applied" : "" }
+        return " (the \(done) operations before it were applied; the next run plans the rest against the directory as it is)"
     }
 
-    /// Consecutive stretches of `records` whose order does not matter: no two touch the same entry,
-    /// none is the parent of another, no rename. Each stretch can be sent without waiting for answers.
-    static func independentStretches(_ records: [ChangeRecord], limit: Int = 64) -> [Range<Int>] {
-        var stretches: [Range<Int>] = []
-        var start = 0
-        var touched: Set<String> = []
-        var parents: Set<String> = []
-        for (index, record) in records.enumerated() {
-            let dn = record.dn.normalized
-            let parent = record.dn.parent?.normalized ?? ""
-            var rename = false
-            if case .modifyDN = record.change { rename = true }
-            let conflict =
-                index - start >= limit || rename || touched.contains(dn) || touched.contains(parent) || parents.contains(dn)
-            if conflict, index > start {
-                stretches.append(start..<index)
-                start = index
-                touched = []
-                parents = []
-            }
-            touched.insert(dn)
-            parents.insert(parent)
-            if rename {
-                stretches.append(index..<index + 1)
-                start = index + 1
-                touched = []
-                parents = []
-            }
-        }
-        if start < records.count { stretches.append(start..<records.count) }
-        return stretches
-    }
-
-    private func applyTransaction(_ records: [ChangeRecord], _ changes: [PlannedChange]) async throws(LDAPError) -> String? {
-        let transaction = try await connection.beginTransaction()
-        // slapd queues transaction operations in the order its threads take them, which for pipelined
-        // requests is not always the order they were sent: only independent ones are pipelined.
-        var results: [LDAPResult] = []
-        for stretch in Self.independentStretches(records) {
-            let part = Array(records[stretch])
-            results += try await connection.pipeline(part, controls: [transaction.control], window: part.count)
-            if results.contains(where: { $0.code != .success }) { break }
-        }
-        if let refused = results.firstIndex(where: { $0.code != .success }) {
-            try await connection.abort(transaction)
-            return describeFailure(
-                records[refused], refused < changes.count ? changes[refused] : nil, results[refused].error(records[refused].summary))
-        }
-        let outcome: Result<Void, LDAPError>
-        do {
-            try await connection.commit(transaction)
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
-        }
-        guard case .failure(let error) = outcome else { return nil }
-        if error.isTransportFailure { throw error }
-        let index = error.failedMessageID.flatMap { id in results.firstIndex { $0.messageID == id } }
-        guard let index else { return "transaction refused: \(error)" }
-        return describeFailure(records[index], index < changes.count ? changes[index] : nil, error)
-    }
-
-    private func describeFailure(_ record: ChangeRecord, _ change: PlannedChange?, _ error: LDAPError) -> String {
-        guard let change else { return "state update refused (another agent applied this source?): \(error)" }
-        return "record \(change.sourceRecord): \(record.summary) refused: \(error.code.name): \(error.diagnosticMessage)"
-    }
-
-    /// Operations outside a transaction, made idempotent: modifies are permissive, a delete of
-    /// something already gone is done. Independent ones are pipelined.
-    private func applyAlone(_ records: [ChangeRecord], _ changes: [PlannedChange]) async throws(LDAPError) -> String? {
-        let prepared = records.map { record -> ChangeRecord in
-            guard case .modify = record.change, record.controls.isEmpty else { return record }
-            return ChangeRecord(dn: record.dn, change: record.change, controls: [.permissiveModify()])
-        }
-        for stretch in Self.independentStretches(prepared) {
-            let part = Array(prepared[stretch])
-            let results = try await connection.pipeline(part, window: part.count)
-            for (offset, result) in results.enumerated() where result.code != .success {
-                let index = stretch.lowerBound + offset
-                if case .delete = records[index].change, result.code == .noSuchObject { continue }
-                return describeFailure(records[index], index < changes.count ? changes[index] : nil, result.error(records[index].summary))
-            }
-        }
-        return nil
+    /// Why record `index` of the plan (or, past its end, the state update) was refused.
+    private func describeFailure(_ plan: MessagePlan, _ index: Int, _ error: LDAPError) -> String {
+        guard index < plan.changes.count else { return "state update refused (another agent applied this source?): \(error)" }
+        let change = plan.changes[index]
+        return "record \(change.sourceRecord): \(change.record.summary) refused: \(error.code.name): \(error.diagnosticMessage)"
     }
 
     /// Sends each planned operation with the No-Op control; notes the server's objections. An
@@ -694,34 +611,5 @@ public struct SyncEngine: Sendable {
             return text
         }
         return "base64:" + Data(value).base64EncodedString()
-    }
-}
-
-/// What the operations planned so far touch. An operation on the same entries (or on the parent of
-/// one, or under one) depends on them, and cannot be checked against the directory as it is — which
-/// has not seen them — with No-Op.
-struct PlannedSoFar {
-    private var touched: Set<String> = []
-    private var parents: Set<String> = []
-
-    /// (A delete's children are checked another way, so entries touched below it do not count.)
-    func affects(_ record: ChangeRecord) -> Bool {
-        if touched.contains(record.dn.normalized) { return true }
-        if case .delete = record.change {
-        } else if parents.contains(record.dn.normalized) {
-            return true
-        }
-        if case .add = record.change, let parent = record.dn.parent, touched.contains(parent.normalized) { return true }
-        if let target = record.renamedDN {
-            return touched.contains(target.normalized) || target.parent.map { touched.contains($0.normalized) } == true
-        }
-        return false
-    }
-
-    mutating func note(_ record: ChangeRecord) {
-        for dn in [record.dn, record.renamedDN].compactMap({ $0 }) {
-            touched.insert(dn.normalized)
-            if let parent = dn.parent { parents.insert(parent.normalized) }
-        }
     }
 }

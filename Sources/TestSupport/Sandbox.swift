@@ -32,7 +32,7 @@ final class Sandbox: @unchecked Sendable {
     /// The variable's value; nil when absent or empty.
     subscript(_ name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
 
-    /// Runs another command of the sandbox script on this directory (e.g. "revive").
+    /// Runs another command of the sandbox script on this directory (e.g. "halt").
     func run(_ command: String) throws -> Command.Output {
         try Command.run(script, [command, directory.path])
     }

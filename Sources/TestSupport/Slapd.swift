@@ -108,13 +108,31 @@ public final class Slapd: @unchecked Sendable {
     /// Stops slapd and removes its directory. Safe to call more than once.
     public func stop() { sandbox.stop() }
 
-    /// slapd 2.5.13 sometimes segfaults around transactions (docs/slapd-transactions.md). Starts it
-    /// again on its database and addresses when it died; true when it had to.
-    @discardableResult
-    public func revive() throws -> Bool {
-        let output = try sandbox.run("revive")
-        guard output.status == 0 else { throw HarnessError(message: "slapd-sandbox revive: \(output.stderr)") }
-        return output.stdout.contains("revived")
+    /// slapd's process id, as it was when the server last started.
+    public var pid: Int32? {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("slapd.pid"), encoding: .utf8)) ?? ""
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Whether the server is still alive. A test that ends with a dead slapd has found a defect: the
+    /// agent must never crash the server it serves.
+    public var isRunning: Bool {
+        guard let pid, kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/stat"), encoding: .utf8)) ?? ""
+        // A zombie ("Z") has exited; its parent has not reaped it yet.
+        return stat.split(separator: " ").dropFirst(2).first != "Z"
+    }
+
+    /// Stops the server and keeps its database: an outage, for a test. `resume()` ends it.
+    public func halt() throws {
+        let output = try sandbox.run("halt")
+        guard output.status == 0 else { throw HarnessError(message: "slapd-sandbox halt: \(output.stderr)") }
+    }
+
+    /// Starts the server again after `halt()`, on the same database and addresses.
+    public func resume() throws {
+        let output = try sandbox.run("resume")
+        guard output.status == 0 else { throw HarnessError(message: "slapd-sandbox resume: \(output.stderr)") }
     }
 
     /// Runs `ldapmodify` (the reference client) against this server as the root DN.

@@ -131,8 +131,9 @@ struct GeneratedHistory {
 /// The real run killed with SIGKILL at 20 instants spread over its length, then run again to the
 /// end: each time the directory equals the oracle and every message is in exactly one place.
 @Suite(.serialized) struct SyncCrashTests {
-    @Test(arguments: [true, false])
-    func killedAtTwentyInstantsAndRunAgainEndsLikeTheOracle(transactions: Bool) throws {
+    /// With the default (no transactions on OpenLDAP). The transactional path is not killed here:
+    /// slapd 2.5.13 can crash when a client dies inside a transaction, which is why it is off.
+    @Test func killedAtTwentyInstantsAndRunAgainEndsLikeTheOracle() throws {
         let history = GeneratedHistory(messages: 12, changesPerMessage: 12, seed: 20_261_129)
         // The servers, keys and folder of the end-to-end tests; each trial writes its own configuration.
         let world = try SyncEndToEndTests.World()
@@ -176,7 +177,6 @@ struct GeneratedHistory {
                 maildir = "\(maildir)"
                 [agent]
                 lock_file = "\(folder.path)/lock-\(trial)"
-                transactions = \(transactions)
                 [[source]]
                 id = "site-a"
                 certificate = "\(pki.path("ca.pem"))"
@@ -213,7 +213,6 @@ struct GeneratedHistory {
         // Trials 1…20: killed at an instant in the k-th twentieth of that duration, then run again.
         var random = SeededGenerator(seed: 42)
         var interrupted = 0
-        var revived = 0
         for trial in 1...20 {
             let (config, maildir, subtree) = try prepare(trial)
             // Spread over nine tenths of the measured length: a later run may be quicker than the first.
@@ -230,23 +229,14 @@ struct GeneratedHistory {
                 kill(process.processIdentifier, SIGKILL)
             }
             process.waitUntilExit()
-            // slapd 2.5.13 itself sometimes segfaults when a client dies inside a transaction
-            // (docs/slapd-transactions.md): then it is started again on its database, as an
-            // administrator would, and the next run must still converge.
-            if try slapd.revive() { revived += 1 }
-            var again = try Command.run(CLITests.binary, ["sync", "--config", config])
-            if again.status == 69, try slapd.revive() {
-                revived += 1
-                again = try Command.run(CLITests.binary, ["sync", "--config", config])
-            }
+            #expect(slapd.isRunning, "trial \(trial): slapd died when the agent was killed")
+            let again = try Command.run(CLITests.binary, ["sync", "--config", config])
+            #expect(slapd.isRunning, "trial \(trial): slapd died during the run after the kill")
             #expect(again.status == 0, "trial \(trial): the run after the crash: \(again.stderr)")
             try check(trial, maildir, subtree, String(format: "killed after %.3f s of %.3f s", instant, duration))
         }
         // A sanity check that the test is not vacuous; timing on a shared machine varies.
         #expect(interrupted >= 10, "most kills land inside a run (\(interrupted) of 20 did)")
-        if revived > 0 {
-            print("SyncCrashTests: slapd crashed and was started again \(revived) time(s), transactions: \(transactions) (a slapd 2.5 defect)")
-        }
     }
 
     /// The entries of `subtree`, renamed to lie under ou=site-a, so that trials compare with the oracle.

@@ -70,6 +70,31 @@ import Testing
         #expect(await resolver.searches == 0, "naming rules need no search")
     }
 
+    @Test func aLaterSearchFindingTheSameEntryDoesNotMakeAnEarlierAddressAmbiguous() async throws {
+        let (slapd, connection) = try await setUp()
+        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!)
+        let jdoe = DN("cn=John Doe,ou=people,dc=example,dc=com")!
+        let x400 = "X400:c=US;a= ;p=Org;o=SiteB;s=Doe;g=John;"
+        #expect(try await resolver.resolve(x400) == .resolved(jdoe, via: "proxyAddresses"))
+        _ = try await resolver.resolve("SMTP:jdoe@site-b.example.com")  // a second search, which finds John again
+        #expect(try await resolver.resolve(x400) == .resolved(jdoe, via: "proxyAddresses"))
+        #expect(await resolver.searches == 2)
+    }
+
+    @Test func anAddressWhoseNamingRuleTargetIsMissingIsLookedUp() async throws {
+        let (slapd, connection) = try await setUp()
+        // Exchange keeps legacyExchangeDN when a mailbox moves: the rule's DN is gone, the address is not.
+        let rule = NamingRule(from: DN("ou=SiteB,o=Org")!, to: DN("ou=people,dc=example,dc=com")!)
+        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!, naming: [rule])
+        let results = try await resolver.resolve(["EX:/o=Org/ou=SiteB/cn=Recipients/cn=jdoe", "cn=jdoe,cn=Recipients,ou=SiteB,o=Org"])
+        #expect(results[0] == .resolved(DN("cn=John Doe,ou=people,dc=example,dc=com")!, via: "legacyExchangeDN"))
+        #expect(
+            results[1]
+                == .resolved(
+                    DN("cn=jdoe,cn=Recipients,ou=people,dc=example,dc=com")!, via: "naming rule ou=SiteB,o=Org → ou=people,dc=example,dc=com"),
+            "a source DN stands by its rule; the planner then finds it missing")
+    }
+
     @Test func filterInjectionFindsNothingAndChangesNothing() async throws {
         let (slapd, connection) = try await setUp()
         let before = try slapd.dump()

@@ -59,7 +59,7 @@ import Testing
             ou: groups
 
             """
-        let applier = ChangeApplier(connection: try await connect(slapd), options: .init(batchSize: 10))
+        let applier = ChangeApplier(connection: try await connect(slapd), options: .init(batchSize: 10, useTransactions: true))
         let summary = try await applier.apply(LDIFReader(bytes: Array(ldif.utf8)))
         #expect(summary.applied == 0)
         #expect(summary.failures.count == 1)

@@ -19,16 +19,24 @@ struct SyncCommand: AsyncParsableCommand {
             the gap is filled. Each message is planned against the live directory (its DNs mapped by \
             the naming rules, addresses in DN-valued attributes resolved, only effective changes kept), \
             checked against the source's policy (subtrees, ownership, attributes, delete thresholds), and \
-            applied together with the source's state in one LDAP transaction. Messages that cannot be \
+            applied: each operation alone and idempotent, the source's state advanced last (or, with \
+            [agent] transactions = true on a server where they are safe, in one LDAP transaction with \
+            the state); whatever cannot be applied at once is checked by the server (No-Op) first, so \
+            that a message is applied whole or not at all. Messages that cannot be \
             applied go to the Quarantine folder with their reason (see: bridgehead quarantine list).
 
             --dry-run prints the same plan and writes nothing anywhere: not the directory, not the drop, \
             not the state. A real run is silent when all went well, unless -v or --format is given.
 
+            SIGTERM or SIGINT ends the run after the step it is in (a transaction, or a few operations \
+            sent alone): the message being applied stays in the drop, nothing is settled half-way, \
+            and the next run plans it again against the directory as it is.
+
             Exit status: 0 ok; 1 some message was quarantined, waits for an operator to allow its \
             deletes, or has waited behind a gap longer than [agent] gap_timeout_hours; 69 LDAP or \
-            mail server unavailable (nothing is lost: the next run starts again from the directory as \
-            it is); 75 another run holds the lock; 78 configuration.
+            mail server unavailable or failing (nothing is lost: the next run starts again from the \
+            directory as it is); 75 another run holds the lock, or the run was stopped by a signal; \
+            78 configuration.
 
             Examples (conf=/etc/bridgehead/bridgehead.toml):
               bridgehead sync --config $conf --dry-run
@@ -89,11 +97,14 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         defer { lock?.release() }
+        // SIGTERM (systemctl stop, a cron timeout) and SIGINT end the run between two steps: exit 75.
+        let stop = StopRequest.onSignals()
         // A quiet cron run shows nothing: it need not describe every change it makes.
         let show = dryRun || format != nil || common.verbose > 0
         let report = try await Session.with(configuration, logger: logger, readOnly: dryRun) { engine async throws(SyncError) in
             var options = SyncOptions(dryRun: dryRun, validate: serverCheck, maxMessages: maxMessages, allowDeletes: Set(allowDeletes))
             options.details = show
+            options.stop = stop
             return try await engine.run(options)
         }
         if !dryRun {
