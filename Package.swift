@@ -55,6 +55,7 @@ let package = Package(
         .target(
             name: "MailDrop",
             dependencies: [
+                "Coding",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -74,7 +75,7 @@ let package = Package(
         .target(
             name: "Replication",
             dependencies: [
-                "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop", "Addressing",
+                "Coding", "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop", "Addressing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -83,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "bridgehead",
             dependencies: [
-                "Replication", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing", "MailDrop",
+                "Replication", "Coding", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing", "MailDrop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -195,7 +195,8 @@ extension LDAPConnection {
     }
 
     /// The entries right below each of `dns` (one-level searches, pipelined like `read`): their DNs
-    /// only. Empty for a leaf, and for a DN that does not exist.
+    /// only. Empty for a leaf, and for a DN that does not exist; only some of them when there are more
+    /// than the server's size limit allows.
     public func children(_ dns: [DN], window: Int = 64) async throws(LDAPError) -> [[DN]] {
         try await searchEach(dns, scope: .oneLevel, attributes: ["1.1"], window: window).map { $0.map(\.dn) }
     }
@@ -222,7 +223,10 @@ extension LDAPConnection {
                 }
                 guard let result = try takeSearchMessage(ld, message, operation: operation, into: &results[index]) else { continue }
                 outstanding[msgid] = nil
-                guard result.code == .success || result.code == .noSuchObject else { throw result.error(operation) }
+                // A size limit (500 entries for a non-rootdn bind, by default) ends a one-level search
+                // early: what came is a part of the children, and says at least that there are some.
+                guard result.code == .success || result.code == .noSuchObject || (scope == .oneLevel && result.code == .sizeLimitExceeded)
+                else { throw result.error(operation) }
             }
             return results
         }

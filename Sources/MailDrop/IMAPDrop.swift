@@ -15,6 +15,8 @@ public actor IMAPDrop: MailDrop {
     /// Where each listed UID stands in `listed`.
     private var position: [UInt64: Int] = [:]
     private var fetched: [UInt64: [UInt8]] = [:]
+    /// RFC822.SIZE of each listed message.
+    private var sizes: [UInt64: UInt64] = [:]
 
     public init(settings: IMAPSettings, processedFolder: String = "Processed", quarantineFolder: String = "Quarantine") {
         self.settings = settings
@@ -50,14 +52,20 @@ public actor IMAPDrop: MailDrop {
             listed = uids
             position = Dictionary(uids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             fetched = fetched.filter { uids.contains($0.key) }
-            // When each arrived (how long a held message has waited; which of two sources came first).
+            // When each arrived (how long a held message has waited; which of two sources came first),
+            // and how large it is (one too large is never fetched).
             var received: [UInt64: Date] = [:]
+            sizes = [:]
             if !uids.isEmpty {
-                let dates = try await connection.command("UID FETCH \(Self.sequenceSet(uids)) (UID INTERNALDATE)")
-                for response in dates.untagged { if let item = response.internalDate { received[item.uid] = item.date } }
+                let listing = try await connection.command("UID FETCH \(Self.sequenceSet(uids)) (UID INTERNALDATE RFC822.SIZE)")
+                for response in listing.untagged {
+                    guard let item = response.listing else { continue }
+                    received[item.uid] = item.date
+                    sizes[item.uid] = item.size
+                }
             }
             let validity = uidValidity ?? 0
-            return uids.map { MessageReference(id: "\(validity)/\($0)", location: settings.mailbox, received: received[$0]) }
+            return uids.map { MessageReference(id: "\(validity)/\($0)", location: settings.mailbox, received: received[$0], size: sizes[$0]) }
         }
     }
 
@@ -68,7 +76,9 @@ public actor IMAPDrop: MailDrop {
             try checkValidity(validity)
             // This message and the next few listed ones, in one command.
             let start = position[uid] ?? listed.endIndex
-            let batch = ([uid] + listed[start...].dropFirst().prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
+            // (Never one the listing said is too large: it is refused unread.)
+            let following = listed[start...].dropFirst().filter { (sizes[$0] ?? 0) <= UInt64(settings.maxMessageSize) }
+            let batch = ([uid] + following.prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
             let outcome = try await connection.command("UID FETCH \(batch.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])")
             for response in outcome.untagged {
                 if let item = response.fetched, let fetchedUID = item.uid, let body = item.body { fetched[fetchedUID] = body }

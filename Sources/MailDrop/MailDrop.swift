@@ -22,11 +22,15 @@ public struct MessageReference: Sendable, Hashable {
     public let location: String
     /// When the drop received it (Maildir: the file's time; IMAP: INTERNALDATE), when known.
     public let received: Date?
+    /// Its size in bytes as the drop lists it (Maildir: the file's; IMAP: RFC822.SIZE), when known:
+    /// a message too large to read is refused before a byte of it is fetched.
+    public let size: UInt64?
 
-    public init(id: String, location: String, received: Date? = nil) {
+    public init(id: String, location: String, received: Date? = nil, size: UInt64? = nil) {
         self.id = id
         self.location = location
         self.received = received
+        self.size = size
     }
 }
 

@@ -48,7 +48,9 @@ public struct Maildir: MailDrop {
                 // A file delivered or moved away while we look is simply not (or no longer) listed.
                 guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let time = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-                messages.append((MessageReference(id: Self.uniqueName(name), location: path, received: Date(timeIntervalSince1970: time)), time))
+                let reference = MessageReference(
+                    id: Self.uniqueName(name), location: path, received: Date(timeIntervalSince1970: time), size: UInt64(max(info.st_size, 0)))
+                messages.append((reference, time))
             }
         }
         return messages.sorted { ($0.time, $0.reference.id) < ($1.time, $1.reference.id) }.map(\.reference)

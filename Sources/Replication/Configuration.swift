@@ -1,3 +1,5 @@
+import Addressing
+import Coding
 import Foundation
 import LDAPClient
 import LDAPModel
@@ -14,6 +16,8 @@ public struct Configuration: Sendable {
     public var sources: [SourceSettings]
     /// The file it was read from; relative paths inside it are taken from its directory.
     public var path: String
+    /// What is allowed but unwise (a password file others may read): printed by every command.
+    public var warnings: [String] = []
 
     public struct LDAPSettings: Sendable, Hashable {
         public var uri: String
@@ -49,10 +53,14 @@ public struct Configuration: Sendable {
         public var imapAllowPlaintext: Bool
         public var processedFolder: String
         public var quarantineFolder: String
+        /// Largest message read; a larger one is quarantined unread.
+        public var maxMessageBytes = 256 << 20
     }
 
     /// The agent itself (`[agent]`).
     public struct AgentSettings: Sendable, Hashable {
+        /// This receiver's id: a message whose signed Bridgehead-Destination names other receivers only is refused.
+        public var id: String? = nil
         /// Our own addresses, any form (for people reading `status`; messages are not filtered by To).
         public var addresses: [String]
         public var lockFile: String
@@ -78,11 +86,27 @@ public struct Configuration: Sendable {
         /// When set, the only attributes this source may write.
         public var allowAttributes: [String]?
         public var denyAttributes: [String]
+        /// When set, the only object classes this source may use.
+        public var allowObjectClasses: [String]? = nil
+        public var denyObjectClasses: [String] = []
+        /// Whether entries of this source may get uidNumber or gidNumber 0.
+        public var allowRootIDs = false
+
+        /// The source's e-mail addresses (its SMTP-form addresses, lower-cased): what a signer issued
+        /// by a CA must carry in its subjectAltName to sign for this source.
+        public var signerAddresses: Set<String> {
+            Set(
+                addresses.compactMap { text -> String? in
+                    guard let address = try? AddressParser.parse(text), case .smtp = address.form else { return nil }
+                    return address.value.lowercased()
+                })
+        }
 
         /// The policy these settings describe.
         public var policy: SourcePolicy {
             SourcePolicy(
                 source: id, subtrees: naming.map(\.to), allowedAttributes: allowAttributes.map(Set.init), deniedAttributes: Set(denyAttributes),
+                allowedObjectClasses: allowObjectClasses.map(Set.init), deniedObjectClasses: Set(denyObjectClasses), allowRootIDs: allowRootIDs,
                 maxDeletes: maxDeletes)
         }
     }
@@ -141,6 +165,16 @@ public struct Configuration: Sendable {
         if settings.startTLS, lower.hasPrefix("ldaps://") || lower.hasPrefix("ldapi://") {
             throw ConfigurationError(file: path, key: "ldap.start_tls", reason: "StartTLS only applies to ldap:// URIs")
         }
+        // The bind password and every change in the clear, across a network: only when asked for.
+        let plain = uri.split(whereSeparator: { $0 == " " || $0 == "," }).filter { $0.lowercased().hasPrefix("ldap://") }
+        if !plain.isEmpty, !settings.startTLS, try section.bool("allow_plaintext") != true {
+            if let host = plain.map({ Self.host(of: String($0)) }).first(where: { !Loopback.contains($0) }) {
+                throw ConfigurationError(
+                    file: path, key: "ldap.uri",
+                    reason: "ldap:// to \(host.isEmpty ? "the default host" : host) would send the bind and every change in the clear; "
+                        + "use ldaps://, set start_tls = true, or (on a network you trust) allow_plaintext = true")
+            }
+        }
         var resolve = ResolveSettings(base: nil, attributes: ["mail", "proxyAddresses", "legacyExchangeDN"])
         if let table = try reader.table("resolve") {
             let section = TableReader(table: table, file: path, base: base, prefix: "resolve.")
@@ -174,22 +208,29 @@ public struct Configuration: Sendable {
                 }
                 naming.append(NamingRule(from: from, to: to))
             }
-            let maxDeletes = try section.double("max_deletes").map { Int($0) } ?? 500
-            sources.append(
-                SourceSettings(
-                    id: id, addresses: try section.strings("addresses") ?? [], certificate: try section.path("certificate"), naming: naming,
-                    maxDeletes: maxDeletes < 0 ? nil : maxDeletes, allowAttributes: try section.strings("allow_attributes"),
-                    denyAttributes: try section.strings("deny_attributes") ?? []))
+            let maxDeletes = try section.integer("max_deletes") ?? 500
+            var settings = SourceSettings(
+                id: id, addresses: try section.strings("addresses") ?? [], certificate: try section.path("certificate"), naming: naming,
+                maxDeletes: maxDeletes < 0 ? nil : maxDeletes, allowAttributes: try section.strings("allow_attributes"),
+                denyAttributes: try section.strings("deny_attributes") ?? [])
+            settings.allowObjectClasses = try section.strings("allow_object_classes")
+            settings.denyObjectClasses = try section.strings("deny_object_classes") ?? []
+            settings.allowRootIDs = try section.bool("allow_root_ids") ?? false
+            sources.append(settings)
         }
         var mail: MailSettings?
         if let table = try reader.table("mail") {
             let section = TableReader(table: table, file: path, base: base, prefix: "mail.")
-            let settings = MailSettings(
+            var settings = MailSettings(
                 maildir: try section.path("maildir"), imapURL: try section.string("imap_url"), imapUser: try section.string("imap_user"),
                 imapPasswordFile: try section.path("imap_password_file"), imapCAFile: try section.path("imap_ca_file"),
                 imapAllowPlaintext: try section.bool("imap_allow_plaintext") ?? false,
                 processedFolder: try section.string("processed_folder") ?? "Processed",
                 quarantineFolder: try section.string("quarantine_folder") ?? "Quarantine")
+            if let limit = try section.integer("max_message_bytes") {
+                guard limit >= 4096 else { throw ConfigurationError(file: path, key: "mail.max_message_bytes", reason: "must be at least 4096") }
+                settings.maxMessageBytes = limit
+            }
             guard (settings.maildir == nil) != (settings.imapURL == nil) else {
                 throw ConfigurationError(
                     file: path, key: "mail", reason: "set either maildir = \"/path/Maildir\" or imap_url = \"imaps://host/INBOX\" (one of them)")
@@ -209,17 +250,34 @@ public struct Configuration: Sendable {
         if let table = try reader.table("agent") {
             let section = TableReader(table: table, file: path, base: base, prefix: "agent.")
             agent.addresses = try section.strings("addresses") ?? []
+            if let id = try section.string("id") {
+                guard ReplicationMessage.isValidSource(id) else {
+                    throw ConfigurationError(file: path, key: "agent.id", reason: "'\(id)' is not of the form [a-z0-9._-]+, like \"site-b\"")
+                }
+                agent.id = id
+            }
             if let lock = try section.path("lock_file") {
                 agent.lockFile = lock
                 agent.statusFile = lock + ".last-run.json"
             }
             agent.statusFile = try section.path("status_file") ?? agent.statusFile
             agent.metricsFile = try section.path("metrics_file")
-            if let limit = try section.double("max_deletes_per_run") { agent.maxDeletesPerRun = limit < 0 ? nil : Int(limit) }
+            if let limit = try section.integer("max_deletes_per_run") { agent.maxDeletesPerRun = limit < 0 ? nil : limit }
             if let hours = try section.double("gap_timeout_hours") { agent.gapTimeout = hours * 3600 }
             agent.useTransactions = try section.bool("transactions")
         }
-        return Configuration(ldap: settings, resolve: resolve, mail: mail, agent: agent, sources: sources, path: path)
+        var configuration = Configuration(ldap: settings, resolve: resolve, mail: mail, agent: agent, sources: sources, path: path)
+        configuration.warnings = [settings.passwordFile, mail?.imapPasswordFile].compactMap { $0.flatMap(SafeFile.exposure) }
+        return configuration
+    }
+
+    /// The host of an ldap:// URI ("" when it names none: libldap then uses its default host).
+    static func host(of uri: String) -> String {
+        var rest = uri.dropFirst("ldap://".count)
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") { return String(rest[...close]) }
+        if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+        return String(rest)
     }
 
     /// The drop `[mail]` names; `readOnly` for runs that must change nothing in it (an IMAP mailbox is
@@ -240,6 +298,7 @@ public struct Configuration: Sendable {
                 url: mail.imapURL ?? "", user: mail.imapUser ?? "", password: password, caFile: mail.imapCAFile,
                 allowPlaintext: mail.imapAllowPlaintext)
             settings.readOnly = readOnly
+            settings.maxMessageSize = mail.maxMessageBytes
             return IMAPDrop(settings: settings, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
         } catch {
             throw ConfigurationError(file: path, key: "mail.imap_url", reason: error.message)
@@ -355,6 +414,14 @@ struct TableReader {
         if let result = value.double { return result }
         if let result = value.int { return Double(result) }
         throw wrong(key, "a number")
+    }
+
+    /// A whole number (-1 for "no limit" where a key allows it).
+    func integer(_ key: String) throws(ConfigurationError) -> Int? {
+        guard let value = table[key] else { return nil }
+        if let result = value.int { return result }
+        if let result = value.double, result == result.rounded(), abs(result) < 1e15 { return Int(result) }
+        throw wrong(key, "a whole number")
     }
 
     /// A file path; a relative one is taken from the configuration file's directory.

@@ -1,8 +1,7 @@
 import Foundation
 
-/// A Prometheus textfile (node_exporter's textfile collector format), written atomically: the
-/// metrics go to a temporary file beside it, which is then renamed over the old one, so a scrape
-/// never sees half a file.
+/// A Prometheus textfile (node_exporter's textfile collector format), written atomically (`SafeFile`):
+/// a scrape never sees half a file.
 public struct MetricsFile: Sendable {
     public struct Metric: Sendable, Hashable {
         public var name: String
@@ -41,13 +40,8 @@ public struct MetricsFile: Sendable {
         return text
     }
 
+    /// Written with `SafeFile` (readable by all: node_exporter reads it).
     public func write(_ metrics: [Metric]) throws {
-        let temporary = path + ".tmp.\(ProcessInfo.processInfo.processIdentifier)"
-        try Data(Self.render(metrics).utf8).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: reason])
-        }
+        try SafeFile.write(Array(Self.render(metrics).utf8), to: path)
     }
 }

@@ -179,6 +179,7 @@ public struct Planner: Sendable {
     public let resolver: AddressResolver
     public let view: DirectoryView
     let matcher: ValueMatcher
+    let names: SchemaNames
 
     /// The auxiliary class and attribute that mark an entry as a source's.
     static let replicatedClass = "bridgeheadReplicated"
@@ -191,7 +192,8 @@ public struct Planner: Sendable {
     public init(source: String, naming: [NamingRule], policy: SourcePolicy, schema: Subschema, resolver: AddressResolver, view: DirectoryView) {
         self.source = source
         self.naming = naming
-        self.policy = policy
+        self.names = SchemaNames(schema: schema)
+        self.policy = policy.resolved(names)
         self.schema = schema
         self.resolver = resolver
         self.view = view
@@ -218,13 +220,24 @@ public struct Planner: Sendable {
     private func translate(_ message: ReplicationMessage) async throws(PlanError) -> ([ChangeRecord], [[ResolvedReference]]) {
         var records: [ChangeRecord] = []
         for (index, record) in message.records.enumerated() {
+            let change: ChangeRecord
             switch record {
-            case .content(let entry): records.append(.add(entry))
-            case .change(let change):
-                guard change.controls.isEmpty else { throw .refused("record \(index + 1): controls are not accepted in replication messages") }
-                records.append(change)
+            case .content(let entry): change = .add(entry)
+            case .change(let written):
+                guard written.controls.isEmpty else { throw .refused("record \(index + 1): controls are not accepted in replication messages") }
+                change = written
+            }
+            // Every name as the schema's own, before any policy looks at it (an OID is not a way around a rule).
+            do {
+                records.append(try names.canonical(change))
+            } catch {
+                throw .refused("record \(index + 1): \(error)")
             }
         }
+        // What the records write (attributes, object classes, values) is judged before anything is
+        // looked up for them; where they write and whose entries, once their DNs are ours.
+        let written = policy.check(records, owners: [:], schema: schema).filter { $0.kind.isAboutContent }
+        if !written.isEmpty { throw .refused(Self.summary(written)) }
         // Every DN-valued value, resolved in one go (one directory search for all the addresses).
         var wanted: [String] = []
         var wantedSet: Set<String> = []
@@ -375,10 +388,12 @@ public struct Planner: Sendable {
         }
         let violations = policy.check(records, owners: owners, schema: schema)
         if let threshold = violations.first(where: { $0.kind == .deleteThreshold }) { throw .overThreshold(threshold.reason) }
-        if !violations.isEmpty {
-            let shown = violations.prefix(5).map(\.description).joined(separator: "; ")
-            throw .refused(shown + (violations.count > 5 ? "; and \(violations.count - 5) more" : ""))
-        }
+        if !violations.isEmpty { throw .refused(Self.summary(violations)) }
+    }
+
+    /// The first few violations, for a quarantine reason.
+    static func summary(_ violations: [SourcePolicy.Violation]) -> String {
+        violations.prefix(5).map(\.description).joined(separator: "; ") + (violations.count > 5 ? "; and \(violations.count - 5) more" : "")
     }
 
     // MARK: delta
@@ -597,7 +612,11 @@ public struct Planner: Sendable {
                     throw .refused("record \(number): increment \(name) needs one integer value in the entry and in the record")
                 }
                 guard step != 0 else { continue }
-                modification = Modification(.replace, name, values: [Array(String(old + step).utf8)])
+                let (sum, overflow) = old.addingReportingOverflow(step)
+                guard !overflow else {
+                    throw .refused("record \(number): increment \(name) by \(step) would pass the largest integer this agent handles (from \(old))")
+                }
+                modification = Modification(.replace, name, values: [Array(String(sum).utf8)])
                 values.append(ValueChange(attribute: name.description, added: modification.values, removed: present))
             }
             result.append(modification)
@@ -688,7 +707,8 @@ public struct Planner: Sendable {
                     try await view.connection.search(
                         SearchRequest(
                             base: subtree, scope: .subtree, filter: .equality(Self.owner, source),
-                            attributes: ["*"])))
+                            // Paged: a bind that is not the rootdn sees at most 500 entries a search by default.
+                            attributes: ["*"], pageSize: 500)))
             } catch {
                 found = .failure(error)
             }

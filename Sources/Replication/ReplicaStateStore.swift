@@ -48,12 +48,18 @@ public struct ReplicaStateStore: Sendable {
     /// Every source's state.
     public func read() async throws(LDAPError) -> [String: ReplicaState] {
         let entries = try await connection.search(
-            SearchRequest(base: container, scope: .oneLevel, filter: .equality("objectClass", "bridgeheadReplicaState")))
+            SearchRequest(base: container, scope: .oneLevel, filter: .equality("objectClass", "bridgeheadReplicaState"), pageSize: 500))
         var states: [String: ReplicaState] = [:]
         for entry in entries {
-            guard let source = entry.strings("bridgeheadSourceID").first,
-                let sequence = entry.strings("bridgeheadSequence").first.flatMap(UInt64.init)
-            else { continue }
+            guard let source = entry.strings("bridgeheadSourceID").first else { continue }
+            // A state the agent cannot read must stop it: read as "nothing applied", every message
+            // would be planned again from the first.
+            let text = entry.strings("bridgeheadSequence").first ?? ""
+            guard let sequence = UInt64(text), sequence <= ReplicationMessage.maxSequence else {
+                throw LDAPError(
+                    code: .other, diagnosticMessage: "bridgeheadSequence '\(text.prefix(40))' is not a sequence number; correct it with ldapmodify",
+                    operation: "read the state of source \(source) at \(entry.dn)")
+            }
             states[source] = ReplicaState(
                 source: source, sequence: sequence, messageID: entry.strings("bridgeheadMessageID").first,
                 applied: entry.strings("bridgeheadAppliedTime").first.flatMap(Self.parseTime))

@@ -18,15 +18,38 @@ public struct ReplicationMessage: Sendable {
     public var sequence: UInt64
     public var kind: Kind
     public var records: [LDIFRecord]
+    /// The message's identity as its source signed it (`Bridgehead-Message-ID`); nil when it carries
+    /// none (then `identity` derives one from source and sequence). The outer Message-ID is for
+    /// routing only: a relay may rewrite it, and nothing signs it.
+    public var messageID: String?
+    /// The receivers it is meant for (`Bridgehead-Destination`, their `[agent] id`s); empty: any.
+    public var destinations: [String]
 
-    public init(source: String, sequence: UInt64, kind: Kind, records: [LDIFRecord]) {
+    public init(
+        source: String, sequence: UInt64, kind: Kind, records: [LDIFRecord], messageID: String? = nil, destinations: [String] = []
+    ) {
         self.source = source
         self.sequence = sequence
         self.kind = kind
         self.records = records
+        self.messageID = messageID
+        self.destinations = destinations
     }
 
     public static let format = "1"
+
+    /// The largest sequence number (2^53 − 1: exact in JSON, and far from overflowing any arithmetic on it).
+    public static let maxSequence: UInt64 = (1 << 53) - 1
+
+    /// The identity the agent records for this message: the signed Bridgehead-Message-ID, or one derived
+    /// from source and sequence.
+    public var identity: String { messageID ?? "<\(sequence).\(source)@bridgehead.invalid>" }
+
+    /// msg-id as RFC 5322 §3.6.4 writes it, restricted to printable ASCII without spaces: `<left@right>`.
+    public static func isValidMessageID(_ text: String) -> Bool {
+        text.utf8.count <= 250 && text.first == "<" && text.last == ">" && text.contains("@")
+            && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
 
     /// source id: [a-z0-9._-]+
     public static func isValidSource(_ id: String) -> Bool {
@@ -48,9 +71,21 @@ public struct ReplicationMessage: Sendable {
             throw .invalid("Bridgehead-Source is missing or not of the form [a-z0-9._-]+")
         }
         guard let text = header["Bridgehead-Sequence"]?.trimmingCharacters(in: .whitespaces), let sequence = UInt64(text), sequence > 0,
-            text.first != "0"
+            text.first != "0", sequence <= Self.maxSequence
         else {
-            throw .invalid("Bridgehead-Sequence is missing or not a positive whole number")
+            throw .invalid("Bridgehead-Sequence is missing or not a whole number from 1 to \(Self.maxSequence)")
+        }
+        var messageID: String?
+        if let text = header["Bridgehead-Message-ID"]?.trimmingCharacters(in: .whitespaces) {
+            guard Self.isValidMessageID(text) else { throw .invalid("Bridgehead-Message-ID is not of the form <left@right> (printable ASCII)") }
+            messageID = text
+        }
+        var destinations: [String] = []
+        if let text = header["Bridgehead-Destination"] {
+            destinations = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            guard !destinations.isEmpty, destinations.allSatisfy(Self.isValidSource) else {
+                throw .invalid("Bridgehead-Destination must list receiver ids of the form [a-z0-9._-]+, separated by commas")
+            }
         }
         guard let kindText = header["Bridgehead-Kind"]?.trimmingCharacters(in: .whitespaces),
             let kind = Kind(rawValue: kindText.lowercased())
@@ -79,7 +114,7 @@ public struct ReplicationMessage: Sendable {
             default: continue
             }
         }
-        self.init(source: source, sequence: sequence, kind: kind, records: records)
+        self.init(source: source, sequence: sequence, kind: kind, records: records, messageID: messageID, destinations: destinations)
     }
 
     /// The entity that gets signed: the Bridgehead headers and the LDIF, CRLF line ends.
@@ -92,11 +127,13 @@ public struct ReplicationMessage: Sendable {
             Bridgehead-Source: \(source)\r
             Bridgehead-Sequence: \(sequence)\r
             Bridgehead-Kind: \(kind.rawValue)\r
-            \r
 
             """.utf8)
+        var optional = ""
+        if let messageID { optional += "Bridgehead-Message-ID: \(messageID)\r\n" }
+        if !destinations.isEmpty { optional += "Bridgehead-Destination: \(destinations.joined(separator: ", "))\r\n" }
         // LDIFWriter writes ASCII only (base64 for the rest), so 7bit holds.
-        return out + SMIMECanonical.crlf(LDIFWriter().render(records))
+        return out + Array((optional + "\r\n").utf8) + SMIMECanonical.crlf(LDIFWriter().render(records))
     }
 
     /// A whole message: outer headers for people and routing, then the entity, signed when a signer is given.
@@ -106,7 +143,12 @@ public struct ReplicationMessage: Sendable {
         throws(ReplicationMessageError) -> [UInt8]
     {
         let domain = from.split(separator: "@").last.map(String.init) ?? "bridgehead.invalid"
-        let id = messageID ?? "<bridgehead.\(source).\(sequence).\(UUID().uuidString.lowercased())@\(domain)>"
+        let id = messageID ?? self.messageID ?? "<bridgehead.\(source).\(sequence).\(UUID().uuidString.lowercased())@\(domain)>"
+        guard Self.isValidMessageID(id) else { throw .invalid("the Message-ID '\(id)' is not of the form <left@right>") }
+        guard sequence >= 1, sequence <= Self.maxSequence else { throw .invalid("the sequence must be from 1 to \(Self.maxSequence)") }
+        // The identity goes into the signed part too, where a relay cannot change it.
+        var signedPart = self
+        signedPart.messageID = id
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
@@ -125,12 +167,12 @@ public struct ReplicationMessage: Sendable {
             """.utf8)
         if let signer {
             do {
-                out += try signer.sign(entity, signingTime: date)
+                out += try signer.sign(signedPart.entity, signingTime: date)
             } catch {
                 throw .invalid("\(error)")
             }
         } else {
-            out += entity
+            out += signedPart.entity
         }
         return out
     }

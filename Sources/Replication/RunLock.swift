@@ -25,11 +25,28 @@ public final class RunLock: @unchecked Sendable {
     }
 
     /// Takes the lock at once or fails; never waits.
+    /// The file is opened without following a symbolic link, must be a regular file of this user, and
+    /// its directory must not let others replace it (`SafeFile.checkDirectory`).
     public init(path: String) throws(Failure) {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .unusable("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        do {
+            try SafeFile.checkDirectory(directory.isEmpty ? "." : directory, for: path)
+        } catch {
+            throw .unusable("the lock file \(path): \(error)")
+        }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            let reason = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
+            throw .unusable("cannot open the lock file \(path): \(reason)")
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else {
+            close(descriptor)
+            throw .unusable("the lock file \(path) is not a regular file of this user (uid \(geteuid())); remove it or set [agent] lock_file")
+        }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             close(descriptor)

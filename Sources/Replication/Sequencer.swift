@@ -45,11 +45,12 @@ public enum Sequencer {
             for message in sorted {
                 if message.sequence <= last {
                     others.append((message, .duplicate(lastApplied: last)))
-                } else if gap == nil, message.sequence == last + 1 {
+                } else if gap == nil, message.sequence == last &+ 1 {
                     ready.append(message)
                     last = message.sequence
                 } else {
-                    gap = gap ?? last + 1
+                    // (Sequences stop at 2^53 − 1, ReplicationMessage.maxSequence: the sum cannot wrap.)
+                    gap = gap ?? last &+ 1
                     let oldest = sorted.filter { $0.sequence > last }.map(\.received).min() ?? message.received
                     others.append((message, .held(waitingFor: gap!, waitedSince: oldest)))
                 }

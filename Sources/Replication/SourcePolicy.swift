@@ -1,9 +1,13 @@
 import LDAPModel
 
 /// What one source may do (DESIGN.md "Policy"): write only under its subtrees, touch only the
-/// entries it created, only the attributes it is allowed, never operational ones, and delete no more
-/// than a threshold per message. The checks run before anything is applied; a message that breaks
-/// one is held or quarantined whole.
+/// entries it created, only the attributes and object classes it is allowed, never operational ones,
+/// no entry with uid or gid 0, and delete no more than a threshold per message. The checks run before
+/// anything is applied; a message that breaks one is held or quarantined whole.
+///
+/// Attribute types and object classes are judged by type, not by spelling: given the server's schema,
+/// a name, an alias and an OID are the same type (the planner turns every name into the schema's own
+/// first, `SchemaNames`), and a rule on a type also holds for its subtypes (denying `name` denies `cn`).
 public struct SourcePolicy: Sendable {
     public var source: String
     /// The target subtrees of the source's naming rules.
@@ -11,20 +15,53 @@ public struct SourcePolicy: Sendable {
     /// When set, the only attributes the source may write (objectClass is always allowed).
     public var allowedAttributes: Set<String>?
     public var deniedAttributes: Set<String>
+    /// When set, the only object classes the source may give an entry.
+    public var allowedObjectClasses: Set<String>?
+    public var deniedObjectClasses: Set<String>
+    /// Whether an entry may get uidNumber or gidNumber 0 (root's ids): never, unless configured.
+    public var allowRootIDs: Bool
     /// Most deletes one message may carry (Entra Connect's default is 500).
     public var maxDeletes: Int?
 
-    public init(source: String, subtrees: [DN], allowedAttributes: Set<String>? = nil, deniedAttributes: Set<String> = [], maxDeletes: Int? = 500) {
+    /// Refused unless the allow list names them: an alias makes searches that dereference it return
+    /// entries outside the source's subtree, a referral sends clients elsewhere.
+    public static let unsafeObjectClasses: Set<String> = ["alias", "referral"]
+    /// The attributes of those classes, refused likewise.
+    public static let unsafeAttributes: Set<String> = ["aliasedobjectname", "ref"]
+
+    public init(
+        source: String, subtrees: [DN], allowedAttributes: Set<String>? = nil, deniedAttributes: Set<String> = [],
+        allowedObjectClasses: Set<String>? = nil, deniedObjectClasses: Set<String> = [], allowRootIDs: Bool = false, maxDeletes: Int? = 500
+    ) {
         self.source = source
         self.subtrees = subtrees
         self.allowedAttributes = allowedAttributes.map { Set($0.map { $0.lowercased() }) }
         self.deniedAttributes = Set(deniedAttributes.map { $0.lowercased() })
+        self.allowedObjectClasses = allowedObjectClasses.map { Set($0.map { $0.lowercased() }) }
+        self.deniedObjectClasses = Set(deniedObjectClasses.map { $0.lowercased() })
+        self.allowRootIDs = allowRootIDs
         self.maxDeletes = maxDeletes
+    }
+
+    /// The same policy with every configured name turned into the schema's own (an OID or an alias
+    /// in the configuration names the same type as its NAME).
+    func resolved(_ names: SchemaNames) -> SourcePolicy {
+        func attribute(_ name: String) -> String { names.lineage(ofAttribute: name).first ?? name.lowercased() }
+        func objectClass(_ name: String) -> String { names.lineage(ofClass: name).first ?? name.lowercased() }
+        var copy = self
+        copy.allowedAttributes = allowedAttributes.map { Set($0.map(attribute)) }
+        copy.deniedAttributes = Set(deniedAttributes.map(attribute))
+        copy.allowedObjectClasses = allowedObjectClasses.map { Set($0.map(objectClass)) }
+        copy.deniedObjectClasses = Set(deniedObjectClasses.map(objectClass))
+        return copy
     }
 
     public struct Violation: Sendable, Hashable, CustomStringConvertible {
         public enum Kind: String, Sendable, Hashable {
-            case outOfScope, notOwned, attribute, deleteThreshold
+            case outOfScope, notOwned, attribute, objectClass, value, deleteThreshold
+
+            /// About what a record writes, not where or whose: judged from the record alone.
+            public var isAboutContent: Bool { self == .attribute || self == .objectClass || self == .value }
         }
         public var kind: Kind
         /// 1-based position of the record in the message; 0 for the message as a whole.
@@ -38,9 +75,11 @@ public struct SourcePolicy: Sendable {
         "bridgeheadowner", "bridgeheadsourceid", "bridgeheadsequence", "bridgeheadmessageid", "bridgeheadappliedtime",
     ]
 
-    /// Checks `records` (already resolved to target DNs). `owners` gives, for each existing entry the
-    /// records touch (by normalised DN), the source recorded as its owner (nil: not created by any source).
+    /// Checks `records` (already resolved to target DNs, names already the schema's). `owners` gives,
+    /// for each existing entry the records touch (by normalised DN), the source recorded as its owner
+    /// (nil: not created by any source).
     public func check(_ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil) -> [Violation] {
+        let names = schema.map(SchemaNames.init)
         var violations: [Violation] = []
         var deletes = 0
         for (offset, record) in records.enumerated() {
@@ -57,15 +96,22 @@ public struct SourcePolicy: Sendable {
                     violations.append(
                         Violation(kind: .notOwned, record: number, reason: "\(record.dn) already exists" + (owner.map { " (owned by \($0))" } ?? "")))
                 }
-                violations += attributes.compactMap { attributeViolation($0.description, number, schema) }
+                // The naming attributes are written too, whether or not the entry lists them.
+                let naming = (record.dn.rdn?.attributes ?? []).map { Attribute(AttributeDescription(type: $0.type), values: [$0.value]) }
+                violations += (attributes + naming).flatMap { written($0.description, $0.values, number, names) }
             case .modify(let modifications):
                 violations += ownership(record.dn, number, owners)
-                violations += modifications.compactMap { attributeViolation($0.attribute, number, schema) }
+                violations += modifications.flatMap { modification in
+                    // A delete removes values: only the type matters, not what the values would be.
+                    written(modification.attribute, modification.operation == .delete ? [] : modification.values, number, names)
+                }
             case .delete:
                 deletes += 1
                 violations += ownership(record.dn, number, owners)
-            case .modifyDN:
+            case .modifyDN(let newRDN, _, _):
                 violations += ownership(record.dn, number, owners)
+                // The new RDN's values are written into the entry: each of its types is checked.
+                violations += newRDN.attributes.flatMap { written(AttributeDescription(type: $0.type), [$0.value], number, names) }
             }
         }
         if let maxDeletes, deletes > maxDeletes {
@@ -86,21 +132,81 @@ public struct SourcePolicy: Sendable {
 
     /// Whether this source may write `attribute` at all (not reserved, operational, denied or outside the allow list).
     public func mayWrite(_ attribute: AttributeDescription, schema: Subschema?) -> Bool {
-        attributeViolation(attribute, 0, schema) == nil
+        attributeViolation(attribute, 0, schema.map(SchemaNames.init)) == nil
     }
 
-    private func attributeViolation(_ attribute: AttributeDescription, _ number: Int, _ schema: Subschema?) -> Violation? {
-        let name = attribute.type.lowercased()
+    /// What writing `values` of `attribute` breaks: the attribute itself, an object class among the
+    /// values, or a root id.
+    private func written(_ attribute: AttributeDescription, _ values: [[UInt8]], _ number: Int, _ names: SchemaNames?) -> [Violation] {
+        if let violation = attributeViolation(attribute, number, names) { return [violation] }
+        let lineage = names?.lineage(ofAttribute: attribute.type) ?? [attribute.type.lowercased()]
+        var violations: [Violation] = []
+        if lineage.first == "objectclass" {
+            for value in values {
+                let name = String(decoding: value, as: UTF8.self)
+                if let violation = objectClassViolation(name, number, names) { violations.append(violation) }
+            }
+        }
+        if !allowRootIDs, lineage.first == "uidnumber" || lineage.first == "gidnumber" {
+            for value in values where Self.isZero(value) {
+                violations.append(
+                    Violation(
+                        kind: .value, record: number,
+                        reason: "\(attribute.type): 0 is root's id; sources never give it (allow_root_ids = true allows it)"))
+            }
+        }
+        return violations
+    }
+
+    /// "0", "00", "+0", "-0", with spaces around: what the server would read as the integer zero.
+    static func isZero(_ value: [UInt8]) -> Bool {
+        var digits = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespaces)[...]
+        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+        return !digits.isEmpty && digits.allSatisfy { $0 == "0" }
+    }
+
+    private func objectClassViolation(_ name: String, _ number: Int, _ names: SchemaNames?) -> Violation? {
+        let lineage = names?.lineage(ofClass: name) ?? [name.lowercased()]
+        let shown = SchemaNames.shown(name)
+        if let allowed = allowedObjectClasses {
+            // Allowed when the class or one above it is listed (abstract top is always implied).
+            guard lineage.first == "top" || lineage.contains(where: { allowed.contains($0) }) else {
+                return Violation(kind: .objectClass, record: number, reason: "object class \(shown) is not among the classes \(source) may use")
+            }
+        }
+        if let denied = lineage.first(where: { deniedObjectClasses.contains($0) }) {
+            return Violation(
+                kind: .objectClass, record: number,
+                reason: "object class \(shown) is denied for \(source)" + (denied == lineage.first ? "" : " (as a kind of \(denied))"))
+        }
+        if let unsafe = lineage.first(where: { Self.unsafeObjectClasses.contains($0) }), allowedObjectClasses?.contains(unsafe) != true {
+            return Violation(
+                kind: .objectClass, record: number,
+                reason: "object class \(shown) is refused unless allow_object_classes names \(unsafe) (it reaches outside the source's entries)")
+        }
+        return nil
+    }
+
+    private func attributeViolation(_ attribute: AttributeDescription, _ number: Int, _ names: SchemaNames?) -> Violation? {
+        let lineage = names?.lineage(ofAttribute: attribute.type) ?? [attribute.type.lowercased()]
+        let name = lineage.first ?? attribute.type.lowercased()
+        let shown = SchemaNames.shown(attribute.type)
         if name == "objectclass" { return nil }
-        if Self.reserved.contains(name) {
-            return Violation(kind: .attribute, record: number, reason: "\(attribute.type) is kept by the agent, not by sources")
+        if lineage.contains(where: { Self.reserved.contains($0) }) {
+            return Violation(kind: .attribute, record: number, reason: "\(shown) is kept by the agent, not by sources")
         }
-        if let schema, schema.isOperational(attribute.type) {
-            return Violation(kind: .attribute, record: number, reason: "\(attribute.type) is operational; sources never write it")
+        if let schema = names?.schema, schema.isOperational(attribute.type) {
+            return Violation(kind: .attribute, record: number, reason: "\(shown) is operational; sources never write it")
         }
-        if deniedAttributes.contains(name) { return Violation(kind: .attribute, record: number, reason: "\(attribute.type) is denied for \(source)") }
-        if let allowed = allowedAttributes, !allowed.contains(name) {
-            return Violation(kind: .attribute, record: number, reason: "\(attribute.type) is not among the attributes \(source) may write")
+        if let denied = lineage.first(where: { deniedAttributes.contains($0) }) {
+            return Violation(
+                kind: .attribute, record: number, reason: "\(shown) is denied for \(source)" + (denied == name ? "" : " (as a kind of \(denied))"))
+        }
+        if let allowed = allowedAttributes, !lineage.contains(where: { allowed.contains($0) }) {
+            return Violation(kind: .attribute, record: number, reason: "\(shown) is not among the attributes \(source) may write")
+        }
+        if let unsafe = lineage.first(where: { Self.unsafeAttributes.contains($0) }), allowedAttributes?.contains(unsafe) != true {
+            return Violation(kind: .attribute, record: number, reason: "\(shown) is refused unless allow_attributes names it")
         }
         return nil
     }

@@ -56,14 +56,12 @@ public struct RunRecord: Sendable, Codable, Hashable {
         return try? decoder.decode(RunRecord.self, from: data)
     }
 
-    /// Written to a temporary file and renamed over the old one, so a reader never sees half of it.
+    /// Written with `SafeFile`: never half a file, never through a link planted at its name.
     public func write(_ path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let temporary = path + ".tmp"
-        try encoder.encode(self).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try SafeFile.write([UInt8](try encoder.encode(self)), to: path)
     }
 }
 
@@ -130,11 +128,12 @@ extension SyncEngine {
         var result: [QuarantinedMessage] = []
         for reference in references {
             let bytes: [UInt8]
-            do {
-                bytes = try await folder.fetch(reference)
-            } catch {
-                if error.kind == .vanished { continue }
-                throw .mail(error)
+            switch try await fetch(reference, from: folder) {
+            case .some(.bytes(let read)): bytes = read
+            case .some(.refused(let refusal)):
+                result.append(QuarantinedMessage(id: reference.id, reason: refusal))
+                continue
+            case .none: continue
             }
             let candidate = await examine(bytes, reference: reference, context: context, now: now)
             var entry = QuarantinedMessage(id: reference.id, reason: candidate.refusal ?? "")

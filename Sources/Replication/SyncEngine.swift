@@ -1,9 +1,11 @@
 import Addressing
+import Coding
 import Foundation
 import LDAPClient
 import LDAPModel
 import LDIF
 import Logging
+import MIME
 import MailDrop
 import SMIME
 import X509
@@ -268,7 +270,8 @@ public struct SyncEngine: Sendable {
                     report.ldif = plan.changes.map(\.record)
                 }
                 let previous = states[source]?.sequence
-                let advance = context.store.advance(source, from: previous, to: message.sequence, messageID: decoded.messageID, at: options.now)
+                let advance = context.store.advance(
+                    source, from: previous, to: message.sequence, messageID: decoded.message.identity, at: options.now)
                 if options.dryRun {
                     if options.validate { await validate(plan, &report, created: &createdInDryRun) }
                     report.outcome = .applied
@@ -298,7 +301,7 @@ public struct SyncEngine: Sendable {
                     try await settle(candidate.reference, .processed, &report, options)
                 }
                 context.view.commit(plan.effects)
-                states[source] = ReplicaState(source: source, sequence: message.sequence, messageID: decoded.messageID, applied: options.now)
+                states[source] = ReplicaState(source: source, sequence: message.sequence, messageID: decoded.message.identity, applied: options.now)
                 totalChanges += plan.changes.count
                 runDeletes += plan.deletes
                 applied += 1
@@ -375,11 +378,23 @@ public struct SyncEngine: Sendable {
             guard let certificate = source.certificate else {
                 throw .configuration("\(configuration.path): source \(source.id) has no certificate; its messages could never be verified")
             }
+            let verifier: SMIMEVerifier
             do {
-                verifiers[source.id] = try SMIMEVerifier(pemFiles: [certificate])
+                verifier = try SMIMEVerifier(pemFiles: [certificate], signerAddresses: source.signerAddresses)
             } catch {
                 throw .configuration("\(configuration.path): source \(source.id): certificate \(certificate): \(error)")
             }
+            if verifier.trustRoots.isEmpty, verifier.pinned.isEmpty {
+                throw .configuration("\(configuration.path): source \(source.id): certificate \(certificate) holds no certificate")
+            }
+            if !verifier.trustRoots.isEmpty, source.signerAddresses.isEmpty {
+                throw .configuration(
+                    "\(configuration.path): source \(source.id): \(certificate) is a CA certificate, which trusts everything it issued; "
+                        + "list the source's e-mail addresses (addresses = [\"dra@site.example.com\"]): a signer must carry one of them "
+                        + "in its subjectAltName, or pin the source's own certificate instead")
+            }
+            for note in verifier.notes { logger.notice("source \(source.id): certificate \(certificate) \(note)") }
+            verifiers[source.id] = verifier
         }
         let store = ReplicaStateStore(connection: connection, container: container)
         do {
@@ -412,7 +427,9 @@ public struct SyncEngine: Sendable {
             return Context(
                 store: store, states: states, schema: schema, transactions: transactions, base: base,
                 view: DirectoryView(connection: connection, addressAttributes: configuration.resolve.attributes),
-                decoder: MessageDecoder(sources: verifiers), configuration: configuration)
+                decoder: MessageDecoder(
+                    sources: verifiers, limits: MIMELimits(maxMessageSize: configuration.mail?.maxMessageBytes ?? MIMELimits.default.maxMessageSize)),
+                configuration: configuration)
         } catch let error as LDAPError {
             throw .ldap(error)
         } catch let error as SyncError {
@@ -432,21 +449,44 @@ public struct SyncEngine: Sendable {
         }
         var candidates: [Candidate] = []
         for (index, reference) in references.enumerated() {
-            let bytes: [UInt8]
-            do {
-                bytes = try await drop.fetch(reference)
-            } catch {
-                if error.kind == .vanished {
-                    logger.notice("message vanished before it was read", metadata: ["message": "\(reference.id)"])
-                    continue
-                }
-                throw .mail(error)
-            }
             // A drop that cannot say when a message came: its listing order stands in for arrival.
             let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
-            candidates.append(await examine(bytes, reference: reference, context: context, now: now, received: arrival))
+            switch try await fetch(reference, from: drop) {
+            case .some(.bytes(let bytes)):
+                candidates.append(await examine(bytes, reference: reference, context: context, now: now, received: arrival))
+            case .some(.refused(let refusal)):
+                candidates.append(Candidate(reference: reference, decoded: nil, refusal: refusal, received: arrival))
+            case .none: continue
+            }
         }
         return candidates
+    }
+
+    enum Fetched {
+        case bytes([UInt8])
+        case refused(String)
+    }
+
+    /// A message's bytes; or why it was not read (too large: it is refused unread, before a byte of
+    /// it is fetched, as the listing gives its size); nil when it vanished meanwhile.
+    func fetch(_ reference: MessageReference, from drop: any MailDrop) async throws(SyncError) -> Fetched? {
+        let limit = configuration.mail?.maxMessageBytes ?? MIMELimits.default.maxMessageSize
+        if let size = reference.size, size > UInt64(limit) {
+            return .refused("the message is \(size) bytes, more than [mail] max_message_bytes = \(limit); it was not read")
+        }
+        do {
+            let bytes = try await drop.fetch(reference)
+            guard bytes.count <= limit else {
+                return .refused("the message is \(bytes.count) bytes, more than [mail] max_message_bytes = \(limit)")
+            }
+            return .bytes(bytes)
+        } catch {
+            if error.kind == .vanished {
+                logger.notice("message vanished before it was read", metadata: ["message": "\(Text.printable(reference.id))"])
+                return nil
+            }
+            throw .mail(error)
+        }
     }
 
     func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate {
@@ -457,7 +497,22 @@ public struct SyncEngine: Sendable {
         } catch {
             return Candidate(reference: reference, decoded: nil, refusal: error.description, received: received)
         }
-        let source = configuration.sources.first { $0.id == decoded.message.source }!
+        guard let source = configuration.sources.first(where: { $0.id == decoded.message.source }) else {
+            return Candidate(reference: reference, decoded: nil, refusal: "source \(decoded.message.source) is not configured", received: received)
+        }
+        // A message meant for other receivers is not ours to apply (its Bridgehead-Destination is signed).
+        let destinations = decoded.message.destinations
+        if !destinations.isEmpty {
+            guard let me = configuration.agent.id else {
+                let reason =
+                    "the message is meant for \(destinations.joined(separator: ", ")); set [agent] id to this receiver's id to accept messages addressed to it"
+                return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
+            }
+            guard destinations.contains(me) else {
+                let reason = "the message is meant for \(destinations.joined(separator: ", ")), not for this receiver (\(me))"
+                return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
+            }
+        }
         // The sender, in whatever form it came, must be one of the source's addresses.
         if !source.addresses.isEmpty {
             let from = decoded.from ?? ""
@@ -578,7 +633,7 @@ public struct SyncEngine: Sendable {
             try await drop.settle(reference, as: settlement)
         } catch {
             if error.kind == .vanished {
-                logger.notice("message vanished before it was settled", metadata: ["message": "\(reference.id)"])
+                logger.notice("message vanished before it was settled", metadata: ["message": "\(Text.printable(reference.id))"])
                 return
             }
             throw .mail(error)
@@ -591,7 +646,7 @@ public struct SyncEngine: Sendable {
         report.sequence = decoded.message.sequence
         report.kind = decoded.message.kind.rawValue
         report.signer = decoded.signer.subject.description
-        report.messageID = decoded.messageID
+        report.messageID = decoded.message.identity
         report.from = decoded.from
         report.subject = decoded.subject
     }

@@ -13,20 +13,66 @@ public struct SignedContent: Sendable {
 /// Verifies S/MIME multipart/signed messages (RFC 8551 §3.5.3): a detached CMS SignedData over the
 /// exact bytes of the first part, checked against trusted certificates only. The certificates a
 /// signature carries help build a chain; they are never trusted by themselves.
+///
+/// Trust comes in two kinds (docs/message-format.md, "Who may sign"):
+/// - **pinned**: an end-entity certificate in the trust file; a signer is accepted when it holds the
+///   same public key (and is valid now). Nothing else can sign.
+/// - **through a CA**: a CA certificate in the trust file; the signer must chain to it, and, when
+///   `signerAddresses` is given (as `sync` gives each source's addresses), must carry the
+///   emailProtection key purpose and one of those addresses in its subjectAltName — so that a CA
+///   shared by several sources does not let one sign for another.
+///
+/// Hostile signatures are bounded (`SignatureLimits`): at most a few embedded certificates, and the
+/// chain is built by following issuers one by one among them (never by searching every path), so a
+/// mesh of cross-signed certificates costs a handful of signature checks, not an exponential search.
 public struct SMIMEVerifier: Sendable {
+    /// CA certificates: anchors for chains.
     public let trustRoots: [Certificate]
+    /// End-entity certificates: their keys may sign directly.
+    public let pinned: [Certificate]
+    /// When set, what a signer chained to a CA must carry in its subjectAltName (lower-cased addresses).
+    public let signerAddresses: Set<String>?
+    public let limits: SignatureLimits
     private let store: CertificateStore
 
-    public init(trustRoots: [Certificate]) {
-        self.trustRoots = trustRoots
-        self.store = CertificateStore(trustRoots)
+    public init(trustRoots: [Certificate], signerAddresses: Set<String>? = nil, limits: SignatureLimits = .default) {
+        self.trustRoots = trustRoots.filter(Self.isAuthority)
+        self.pinned = trustRoots.filter { !Self.isAuthority($0) }
+        self.signerAddresses = signerAddresses.map { Set($0.map { $0.lowercased() }) }
+        self.limits = limits
+        self.store = CertificateStore(self.trustRoots)
     }
 
     /// Reads every certificate in PEM files (a file may hold several).
-    public init(pemFiles: [String]) throws(SMIMEError) {
+    public init(pemFiles: [String], signerAddresses: Set<String>? = nil, limits: SignatureLimits = .default) throws(SMIMEError) {
         var roots: [Certificate] = []
         for file in pemFiles { roots += try Self.certificates(inPEMFile: file) }
-        self.init(trustRoots: roots)
+        self.init(trustRoots: roots, signerAddresses: signerAddresses, limits: limits)
+    }
+
+    /// What an administrator should know about this trust: a CA trusts every certificate it issued
+    /// (bound to the source only by the signer's addresses), several certificates each trust alone.
+    public var notes: [String] {
+        var notes: [String] = []
+        if !trustRoots.isEmpty {
+            let names = trustRoots.map { $0.subject.description }.joined(separator: "; ")
+            notes.append(
+                "holds a CA certificate (\(names)): any certificate it issued with emailProtection and one of the source's addresses "
+                    + "in its subjectAltName may sign; pin the source's own certificate instead to trust one key only")
+        }
+        if trustRoots.count + pinned.count > 1 {
+            notes.append("holds \(trustRoots.count + pinned.count) certificates: each of them may sign")
+        }
+        return notes
+    }
+
+    /// Whether a certificate may issue others (basicConstraints cA, or a self-signed v1 root).
+    static func isAuthority(_ certificate: Certificate) -> Bool {
+        if let constraints = try? certificate.extensions.basicConstraints {
+            if case .isCertificateAuthority = constraints { return true }
+            return false
+        }
+        return certificate.version == .v1 && certificate.subject == certificate.issuer
     }
 
     /// Every certificate in a PEM file, in order.
@@ -62,14 +108,22 @@ public struct SMIMEVerifier: Sendable {
         } catch {
             throw .malformedSignature("the signature part does not decode: \(error.reason)")
         }
+        guard der.count <= limits.maxSignatureBytes else {
+            throw .malformedSignature("the signature is \(der.count) bytes; at most \(limits.maxSignatureBytes) are accepted")
+        }
+        let bounded = try SignerChain.bound(Self.acceptingOpenSSL(der), anchors: trustRoots, limits: limits)
         let content = SMIMECanonical.crlf(message.parts[0].bytes)
+        // A pinned key: the signature is checked against the signer's own certificate, no chain.
+        let pinnedSigner = bounded.signer.flatMap { signer in pinned.first { $0.publicKey == signer.publicKey } }
         let result = await CMS.isValidSignature(
-            dataBytes: content, signatureBytes: Self.acceptingOpenSSL(der), trustRoots: store
+            dataBytes: content, signatureBytes: bounded.signedData,
+            trustRoots: pinnedSigner.map { CertificateStore([$0]) } ?? store
         ) {
             RFC5280Policy(fixedExpiryValidationTime: time)
         }
         switch result {
         case .success(let valid):
+            if pinnedSigner == nil { try checkBinding(valid.signer) }
             return SignedContent(signer: valid.signer, content: message.parts[0])
         case .failure(.invalidCMSBlock(let block)):
             if block.reason.contains("digest mismatch") || block.reason.contains("Invalid signature") {
@@ -82,10 +136,9 @@ public struct SMIMEVerifier: Sendable {
             if signer.notValidAfter < time || signer.notValidBefore > time {
                 throw .expiredSigner("\(subject) is valid from \(signer.notValidBefore) to \(signer.notValidAfter)")
             }
-            // A trusted certificate that is the signer itself (a source's own certificate, pinned):
-            // the signature was checked with its key before the chain was looked at, and an end-entity
-            // certificate cannot anchor a chain in RFC 5280 terms, so it is accepted here.
-            if trustRoots.contains(signer) {
+            // A pinned key: the signature was checked with it before the chain was looked at, and an
+            // end-entity certificate cannot anchor a chain in RFC 5280 terms, so it is accepted here.
+            if pinnedSigner != nil, pinned.contains(where: { $0.publicKey == signer.publicKey }) {
                 return SignedContent(signer: signer, content: message.parts[0])
             }
             let reasons = failure.policyFailures.map { $0.policyFailureReason.description }
@@ -95,6 +148,26 @@ public struct SMIMEVerifier: Sendable {
             throw .untrustedSigner(subject + (reasons.isEmpty ? " (no chain to a trusted certificate)" : ": " + reasons.joined(separator: "; ")))
         case .failure(let other):
             throw .malformedSignature("\(other)")
+        }
+    }
+
+    /// A signer that chains to a CA must be one the CA issued for e-mail signing to this source.
+    private func checkBinding(_ signer: Certificate) throws(SMIMEError) {
+        guard let signerAddresses else { return }
+        let subject = signer.subject.description
+        let purposes = (try? signer.extensions.extendedKeyUsage).map(Array.init) ?? []
+        guard purposes.contains(.emailProtection) else {
+            throw .untrustedSigner("\(subject) is not issued for e-mail signing (no emailProtection extended key usage)")
+        }
+        var addresses: [String] = []
+        for name in (try? signer.extensions.subjectAlternativeNames).map(Array.init) ?? [] {
+            if case .rfc822Name(let address) = name { addresses.append(address.lowercased()) }
+        }
+        guard addresses.contains(where: signerAddresses.contains) else {
+            let held = addresses.isEmpty ? "no e-mail address" : addresses.joined(separator: ", ")
+            throw .untrustedSigner(
+                "\(subject) carries \(held) in its subjectAltName, none of this source's addresses (\(signerAddresses.sorted().joined(separator: ", ")))"
+            )
         }
     }
 

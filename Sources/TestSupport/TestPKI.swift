@@ -7,12 +7,19 @@ public final class TestPKI: @unchecked Sendable {
     public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("smime-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try makeCA("ca", subject: "/CN=Bridgehead Test CA")
-        try makeCA("other-ca", subject: "/CN=Some Other CA")
-        try makeSigner("rsa", ca: "ca", subject: "/CN=site-a/emailAddress=dra@site-a.example.com", key: ["-newkey", "rsa:2048"])
-        try makeSigner("ec", ca: "ca", subject: "/CN=site-b", key: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
-        try makeSigner("stranger", ca: "other-ca", subject: "/CN=site-a", key: ["-newkey", "rsa:2048"])
+        try makeRoot("ca", subject: "/CN=Bridgehead Test CA")
+        try makeRoot("other-ca", subject: "/CN=Some Other CA")
+        // Each signer carries its site's address in subjectAltName and the emailProtection purpose:
+        // a source trusted through the CA accepts only a signer issued to one of its addresses.
+        try issue("rsa", ca: "ca", subject: "/CN=site-a/emailAddress=dra@site-a.example.com", email: "dra@site-a.example.com")
+        try issue("ec", ca: "ca", subject: "/CN=site-b", email: "dra@site-b.example.com", key: Self.ecKey)
+        try issue("site-c", ca: "ca", subject: "/CN=site-c", email: "dra@site-c.example.com")
+        try issue("site-d", ca: "ca", subject: "/CN=site-d", email: "dra@site-d.example.com", key: Self.ecKey)
+        try issue("stranger", ca: "other-ca", subject: "/CN=site-a", email: "dra@site-a.example.com")
     }
+
+    public static let rsaKey = ["-newkey", "rsa:2048"]
+    public static let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
@@ -25,28 +32,59 @@ public final class TestPKI: @unchecked Sendable {
         return output
     }
 
-    private func makeCA(_ name: String, subject: String) throws {
+    private func makeRoot(_ name: String, subject: String) throws {
         try openssl([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", subject, "-keyout", path("\(name).key"),
             "-out", path("\(name).pem"), "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         ])
     }
 
-    private func makeSigner(_ name: String, ca: String, subject: String, key: [String]) throws {
+    /// A signing certificate `name`.pem (key `name`.key) issued by `ca`, with `email` in its
+    /// subjectAltName and the emailProtection purpose unless `emailProtection` is false.
+    public func issue(
+        _ name: String, ca: String, subject: String, email: String?, emailProtection: Bool = true, key: [String] = TestPKI.rsaKey
+    ) throws {
         try openssl(["req"] + key + ["-nodes", "-subj", subject, "-keyout", path("\(name).key"), "-out", path("\(name).csr")])
-        try Data("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\n".utf8)
-            .write(to: directory.appendingPathComponent("\(name).ext"))
+        var extensions = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n"
+        if emailProtection { extensions += "extendedKeyUsage=emailProtection\n" }
+        if let email { extensions += "subjectAltName=email:\(email)\n" }
+        try Data(extensions.utf8).write(to: directory.appendingPathComponent("\(name).ext"))
         try openssl([
             "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).pem"), "-CAkey", path("\(ca).key"), "-CAcreateserial",
             "-days", "3", "-extfile", path("\(name).ext"), "-out", path("\(name).pem"),
         ])
     }
 
+    /// A CA certificate `name`.pem, self-signed, or issued by `issuer` (cross-signing allowed: the
+    /// same subject may be issued several times under different file names).
+    public func makeCA(_ name: String, subject: String, issuer: String? = nil, keyFrom: String? = nil) throws {
+        guard let issuer else {
+            try makeRoot(name, subject: subject)
+            return
+        }
+        let keyArguments = keyFrom.map { ["-new", "-key", path("\($0).key")] } ?? (TestPKI.rsaKey + ["-nodes", "-keyout", path("\(name).key")])
+        try openssl(["req"] + keyArguments + ["-subj", subject, "-out", path("\(name).csr")])
+        try Data("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n".utf8)
+            .write(to: directory.appendingPathComponent("\(name).ext"))
+        try openssl([
+            "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(issuer).pem"), "-CAkey", path("\(issuer).key"), "-CAcreateserial",
+            "-days", "3", "-extfile", path("\(name).ext"), "-out", path("\(name).pem"),
+        ])
+    }
+
     /// A whole message: `openssl cms -sign` (or `smime -sign`) of `entity`, with From/To/Subject in front.
-    public func signWithOpenSSL(_ entity: [UInt8], signer: String, command: String = "cms") throws -> [UInt8] {
+    /// `certificates`: more certificates (files of this PKI) to carry in the signature.
+    public func signWithOpenSSL(_ entity: [UInt8], signer: String, command: String = "cms", certificates: [String] = []) throws -> [UInt8] {
         let input = directory.appendingPathComponent("entity-\(UUID().uuidString.prefix(6)).txt")
         try Data(entity).write(to: input)
         var arguments = [command, "-sign", "-in", input.path, "-signer", path("\(signer).pem"), "-inkey", path("\(signer).key"), "-binary"]
+        if !certificates.isEmpty {
+            let bundle = directory.appendingPathComponent("bundle-\(UUID().uuidString.prefix(6)).pem")
+            var pem = Data()
+            for name in certificates { pem += try Data(contentsOf: URL(fileURLWithPath: path("\(name).pem"))) }
+            try pem.write(to: bundle)
+            arguments += ["-certfile", bundle.path]
+        }
         arguments += ["-md", "sha256"]
         arguments += ["-from", "dra@site-a.example.com", "-to", "dra@site-b.example.com", "-subject", "replication"]
         return try openssl(arguments).stdoutBytes

@@ -34,7 +34,9 @@ enum Exit {
     /// Reads the configuration, or says what is wrong with it and exits 78.
     static func loadConfiguration(_ path: String) throws -> Configuration {
         do {
-            return try Configuration.load(path: path)
+            let configuration = try Configuration.load(path: path)
+            for warning in configuration.warnings { printError("warning: \(warning)") }
+            return configuration
         } catch {
             printError("\(error)")
             throw configuration

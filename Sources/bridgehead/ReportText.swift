@@ -1,3 +1,4 @@
+import Coding
 import Foundation
 import LDAPModel
 import LDIF
@@ -8,7 +9,13 @@ import Replication
 #endif
 
 /// How a run report reads for people (text), for ldapmodify (ldif), and what cron mails (problems).
+/// Everything a message brought (its subject, addresses, DNs, values, and the reasons quoting them)
+/// goes through `Text.printable` first: a sender cannot move the cursor, recolour a terminal or fake
+/// a line in cron's mail.
 enum ReportText {
+    /// Shown safely (`Text.printable`).
+    static func safe(_ text: String) -> String { Text.printable(text) }
+
     /// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
     static var useColour: Bool { isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
 
@@ -17,41 +24,43 @@ enum ReportText {
         var out = ""
         let would = report.dryRun
         for message in report.messages {
-            let title = message.source.map { "\($0) #\(message.sequence ?? 0)" + (message.kind.map { " (\($0))" } ?? "") } ?? message.id
+            let title = message.source.map { "\($0) #\(message.sequence ?? 0)" + (message.kind.map { " (\($0))" } ?? "") } ?? safe(message.id)
+            let reason = safe(message.reason ?? "")
             let verdict: String
             switch message.outcome {
             case .applied:
                 verdict =
                     paint(would ? "would apply" : "applied", "32") + ": \(message.changes.count) changes, \(message.unchanged) records unchanged"
             case .duplicate:
-                verdict = paint("duplicate", "36") + " (\(message.reason ?? ""))" + (would ? ", would move to Processed" : ", moved to Processed")
+                verdict = paint("duplicate", "36") + " (\(reason))" + (would ? ", would move to Processed" : ", moved to Processed")
             case .held:
                 verdict =
-                    paint("held", "33") + ": \(message.reason ?? "")"
+                    paint("held", "33") + ": \(reason)"
                     + (message.waitingSince.map { ", waiting \(age(since: $0, now: report.started))" } ?? "")
-            case .quarantined: verdict = paint(would ? "would quarantine" : "quarantined", "31") + ": \(message.reason ?? "")"
-            case .deferred: verdict = paint("deferred", "33") + ": \(message.reason ?? "")"
+            case .quarantined: verdict = paint(would ? "would quarantine" : "quarantined", "31") + ": \(reason)"
+            case .deferred: verdict = paint("deferred", "33") + ": \(reason)"
             }
             out += "\(paint(title, "1")) — \(verdict)\n"
             var details: [String] = []
-            if let from = message.from { details.append("from \(from)") }
-            if let signer = message.signer { details.append("signed by \(signer)") }
-            if let id = message.messageID { details.append(id) }
-            details.append("drop id \(message.id)")
+            if let from = message.from { details.append("from \(safe(from))") }
+            if let signer = message.signer { details.append("signed by \(safe(signer))") }
+            if let id = message.messageID { details.append(safe(id)) }
+            details.append("drop id \(safe(message.id))")
             out += "  " + details.joined(separator: ", ") + "\n"
             for change in message.changes {
-                out += "  \(change.operation) \(change.dn)" + (change.newDN.map { " → \($0)" } ?? "") + "  [record \(change.record)]\n"
+                out += "  \(change.operation) \(safe(change.dn))" + (change.newDN.map { " → \(safe($0))" } ?? "") + "  [record \(change.record)]\n"
                 for values in change.values {
-                    for value in values.removed { out += "    " + paint("- \(values.attribute): \(value)", "31") + "\n" }
+                    for value in values.removed { out += "    " + paint("- \(safe(values.attribute)): \(safe(value))", "31") + "\n" }
                     for value in values.added {
                         let reference = change.references.first { $0.attribute.lowercased() == values.attribute.lowercased() && $0.dn == value }
                         out +=
-                            "    " + paint("+ \(values.attribute): \(value)", "32") + (reference.map { "  ← \($0.address) (via \($0.via))" } ?? "")
-                            + "\n"
+                            "    " + paint("+ \(safe(values.attribute)): \(safe(value))", "32")
+                            + (reference.map { "  ← \(safe($0.address)) (via \(safe($0.via)))" } ?? "") + "\n"
                     }
                 }
                 if let error = change.error {
-                    out += "    " + (error.hasPrefix("not checked") ? paint(error, "33") : paint("server check: \(error)", "31")) + "\n"
+                    let shown = safe(error)
+                    out += "    " + (error.hasPrefix("not checked") ? paint(shown, "33") : paint("server check: \(shown)", "31")) + "\n"
                 }
             }
         }
@@ -75,7 +84,7 @@ enum ReportText {
         let writer = LDIFWriter()
         for message in report.messages where message.outcome == .applied {
             out += Array(
-                "\n# \(message.source ?? "") sequence \(message.sequence ?? 0), \(message.messageID ?? message.id)\n# (the run also records it as the source's state under state_dn)\n"
+                "\n# \(message.source ?? "") sequence \(message.sequence ?? 0), \(safe(message.messageID ?? message.id))\n# (the run also records it as the source's state under state_dn)\n"
                     .utf8)
             for record in message.ldif { out += writer.render(record) }
         }
@@ -86,16 +95,17 @@ enum ReportText {
     static func problems(_ report: RunReport) -> String {
         var out = ""
         for message in report.messages where message.outcome == .quarantined {
-            out += "bridgehead: quarantined \(message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? message.id): \(message.reason ?? "")\n"
+            out +=
+                "bridgehead: quarantined \(message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? safe(message.id)): \(safe(message.reason ?? ""))\n"
         }
         for message in report.messages where message.outcome == .held {
             if message.awaitsOperator {
-                out += "bridgehead: held \(message.source ?? "") #\(message.sequence ?? 0): \(message.reason ?? "")\n"
+                out += "bridgehead: held \(message.source ?? "") #\(message.sequence ?? 0): \(safe(message.reason ?? ""))\n"
                 continue
             }
             guard message.overdue, let since = message.waitingSince else { continue }
             out +=
-                "bridgehead: held \(message.source ?? "") #\(message.sequence ?? 0) (\(age(since: since, now: report.started))): \(message.reason ?? "")\n"
+                "bridgehead: held \(message.source ?? "") #\(message.sequence ?? 0) (\(age(since: since, now: report.started))): \(safe(message.reason ?? ""))\n"
         }
         return out
     }

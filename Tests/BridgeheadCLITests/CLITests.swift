@@ -53,8 +53,15 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data(slapd.rootPassword.utf8).write(to: folder.appendingPathComponent("ldap.secret"))
         let config = folder.appendingPathComponent("bridgehead.toml").path
+
         try Data("[ldap]\nuri = \"\(slapd.uri)\"\nbind_dn = \"\(slapd.rootDN)\"\npassword_file = \"ldap.secret\"\n".utf8).write(
             to: URL(fileURLWithPath: config))
+
+        // A password file others may read is worth a warning on every run.
+        chmod(folder.appendingPathComponent("ldap.secret").path, 0o644)
+        let warned = try run(["apply", "--config", config, "/nonexistent.ldif"])
+        #expect(warned.stderr.contains("may be read by other users") && warned.stderr.contains("chmod 600"), "\(warned.stderr)")
+        chmod(folder.appendingPathComponent("ldap.secret").path, 0o600)
 
         let applied = try run(["apply", "--config", config, path("examples/directory.ldif")])
         #expect(applied.status == 0, "\(applied.stderr)")

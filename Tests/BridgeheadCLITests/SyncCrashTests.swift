@@ -179,6 +179,7 @@ struct GeneratedHistory {
                 lock_file = "\(folder.path)/lock-\(trial)"
                 [[source]]
                 id = "site-a"
+                addresses = ["dra@site-a.example.com"]
                 certificate = "\(pki.path("ca.pem"))"
                 naming = [{ from = "ou=SiteA,o=Org", to = "\(subtree)" }]
 

@@ -35,18 +35,21 @@ import Testing
             return [CLITests.root.appendingPathComponent("examples/directory.ldif").path, extra.path]
         }
 
-        init(imap: Bool = false, transactions: Bool? = nil, agent: String = "") throws {
+        init(imap: Bool = false, transactions: Bool? = nil, agent: String = "", mail extraMail: String = "", sources extraSources: String = "") throws
+        {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-sync-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             slapd = try Slapd(Slapd.Options(seeds: try Self.seeds(folder)))
             pki = try TestPKI()
             try Data(slapd.rootPassword.utf8).write(to: folder.appendingPathComponent("ldap.secret"))
+            chmod(folder.appendingPathComponent("ldap.secret").path, 0o600)
             var mail: String
             if imap {
                 let server = try Dovecot()
                 dovecot = server
                 maildir = server.maildir
                 try Data(server.password.utf8).write(to: folder.appendingPathComponent("imap.secret"))
+                chmod(folder.appendingPathComponent("imap.secret").path, 0o600)
                 mail = """
                     imap_url = "imap://127.0.0.1:\(server.port)/INBOX"
                     imap_user = "\(server.user)"
@@ -72,6 +75,7 @@ import Testing
 
                 [mail]
                 \(mail)
+                \(extraMail)
 
                 [agent]
                 lock_file = "\(folder.path)/lock"
@@ -93,14 +97,18 @@ import Testing
 
                 [[source]]
                 id = "site-c"
+                addresses = ["dra@site-c.example.com"]
                 certificate = "\(pki.path("ca.pem"))"
                 naming = [{ from = "ou=SiteC,o=Org", to = "ou=site-c,dc=example,dc=com" }]
                 max_deletes = 2
 
                 [[source]]
                 id = "site-d"
+                addresses = ["dra@site-d.example.com"]
                 certificate = "\(pki.path("ca.pem"))"
                 naming = [{ from = "ou=SiteD,o=Org", to = "ou=site-d,dc=example,dc=com" }]
+
+                \(extraSources)
 
                 """
             try Data(text.utf8).write(to: URL(fileURLWithPath: config))
@@ -119,15 +127,21 @@ import Testing
             return try message(ldif: ldif, source: source, sequence: sequence, signer: signer, from: from, kind: kind)
         }
 
-        /// The same, from LDIF text.
-        func message(ldif: String, source: String, sequence: Int, signer: String, from: String? = nil, kind: String = "delta") throws -> [UInt8] {
+        /// The same, from LDIF text. `headers` go into the signed part (like Bridgehead-Destination),
+        /// `outer` before the message's own headers (like a Subject).
+        func message(
+            ldif: String, source: String, sequence: Int, signer: String, from: String? = nil, kind: String = "delta", headers: [String] = [],
+            outer: [String] = []
+        ) throws -> [UInt8] {
             let entity =
                 "Content-Type: application/ldif; charset=utf-8\nContent-Transfer-Encoding: 7bit\nBridgehead-Format: 1\n"
-                + "Bridgehead-Source: \(source)\nBridgehead-Sequence: \(sequence)\nBridgehead-Kind: \(kind)\n\n" + ldif
+                + "Bridgehead-Source: \(source)\nBridgehead-Sequence: \(sequence)\nBridgehead-Kind: \(kind)\n"
+                + headers.map { $0 + "\n" }.joined() + "\n" + ldif
             let signed = try pki.signWithOpenSSL(Array(entity.replacingOccurrences(of: "\n", with: "\r\n").utf8), signer: signer)
             var text = String(decoding: signed, as: UTF8.self)
             text = text.replacingOccurrences(of: "From: dra@site-a.example.com", with: "From: " + (from ?? "dra@\(source).example.com"))
-            return Array("Message-ID: <\(source).\(sequence).\(UUID().uuidString.prefix(6))@test>\n".utf8) + Array(text.utf8)
+            return Array(("Message-ID: <\(source).\(sequence).\(UUID().uuidString.prefix(6))@test>\n" + outer.map { $0 + "\n" }.joined()).utf8)
+                + Array(text.utf8)
         }
 
         /// Delivers in the order given; each file one second older than the next, so that arrival order is known.
@@ -259,10 +273,10 @@ import Testing
             named("a1", try world.message("a1.ldif", source: "site-a", sequence: 1, signer: "rsa")),
             named("a1-again", try world.message("a1.ldif", source: "site-a", sequence: 1, signer: "rsa")),
             named("b3-gapped", try world.message("b3.ldif", source: "site-b", sequence: 3, signer: "ec")),
-            named("c1", try world.message("c1.ldif", source: "site-c", sequence: 1, signer: "rsa")),
-            named("c2-deletes", try world.message("c2-deletes.ldif", source: "site-c", sequence: 2, signer: "rsa")),
-            named("d1-out-of-scope", try world.message("d1-out-of-scope.ldif", source: "site-d", sequence: 1, signer: "ec")),
-            named("d2-malformed", try world.message("d2-malformed.ldif", source: "site-d", sequence: 2, signer: "ec")),
+            named("c1", try world.message("c1.ldif", source: "site-c", sequence: 1, signer: "site-c")),
+            named("c2-deletes", try world.message("c2-deletes.ldif", source: "site-c", sequence: 2, signer: "site-c")),
+            named("d1-out-of-scope", try world.message("d1-out-of-scope.ldif", source: "site-d", sequence: 1, signer: "site-d")),
+            named("d2-malformed", try world.message("d2-malformed.ldif", source: "site-d", sequence: 2, signer: "site-d")),
             named("forged", try world.message("a7.ldif", source: "site-a", sequence: 8, signer: "stranger")),
             named("tampered", Array(tampered.utf8)),
             named("unknown-sender", try world.message("b2.ldif", source: "site-b", sequence: 2, signer: "ec", from: "mallory@evil.example")),

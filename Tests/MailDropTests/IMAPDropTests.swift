@@ -151,7 +151,10 @@ import Testing
         #expect(imaps.security == .implicitTLS && imaps.port == 993 && imaps.mailbox == "Replication")
         let imap = try IMAPSettings(url: "imap://mail.example.com:1143", user: "u", password: "p")
         #expect(imap.security == .startTLS && imap.port == 1143 && imap.mailbox == "INBOX")
-        #expect(try IMAPSettings(url: "imap://h", user: "u", password: "p", allowPlaintext: true).security == .none)
+        #expect(try IMAPSettings(url: "imap://127.0.0.1", user: "u", password: "p", allowPlaintext: true).security == .none)
+        #expect(try IMAPSettings(url: "imap://[::1]:143", user: "u", password: "p", allowPlaintext: true).security == .none)
+        // A password in the clear across a network: refused, whatever the configuration says.
+        #expect(throws: MailDropError.self) { try IMAPSettings(url: "imap://mail.example.com", user: "u", password: "p", allowPlaintext: true) }
         #expect(throws: MailDropError.self) { try IMAPSettings(url: "http://h", user: "u", password: "p") }
     }
 }

@@ -33,6 +33,12 @@ struct ConfigurationTests {
         ("[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\n", "ldap.password_file", "no password"),
         ("[ldap]\nuri = ", nil, "line 2"),
         ("ldap = 3\n", "ldap", "a table"),
+        ("[ldap]\nuri = \"ldap://ldap.example.com\"\n", "ldap.uri", "in the clear"),
+        ("[ldap]\nuri = \"ldap://127.0.0.1 ldap://10.0.0.1:389\"\n", "ldap.uri", "ldap:// to 10.0.0.1"),
+        ("[ldap]\nuri = \"ldap:///\"\n", "ldap.uri", "the default host"),
+        ("[ldap]\nuri = \"ldapi:///\"\n[agent]\nid = \"Site B\"\n", "agent.id", "[a-z0-9._-]+"),
+        ("[ldap]\nuri = \"ldapi:///\"\n[agent]\nmax_deletes_per_run = 1e300\n", "agent.max_deletes_per_run", "a whole number"),
+        ("[ldap]\nuri = \"ldapi:///\"\n[mail]\nmaildir = \"/m\"\nmax_message_bytes = 10\n", "mail.max_message_bytes", "at least 4096"),
     ])
     func errorsNameTheKey(_ text: String, _ key: String?, _ fragment: String) {
         do {
@@ -50,13 +56,13 @@ struct ConfigurationTests {
         try Data("s3cret\n".utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let configuration = try Configuration.parse(
-            "[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"\(file.path)\"\n", path: "/b.toml")
+            "[ldap]\nuri = \"ldap://127.0.0.1\"\nbind_dn = \"cn=x\"\npassword_file = \"\(file.path)\"\n", path: "/b.toml")
         #expect(
             try configuration.credentials() == .simple(dn: "cn=x", password: Array("s3cret".utf8)), "the final newline is not part of the password")
         let external = try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\nsasl_mechanism = \"EXTERNAL\"\n", path: "/b.toml")
         #expect(try external.credentials() == .sasl(mechanism: "EXTERNAL"))
         let missing = try Configuration.parse(
-            "[ldap]\nuri = \"ldap://x\"\nbind_dn = \"cn=x\"\npassword_file = \"/nonexistent/secret\"\n", path: "/b.toml")
+            "[ldap]\nuri = \"ldap://localhost:389\"\nbind_dn = \"cn=x\"\npassword_file = \"/nonexistent/secret\"\n", path: "/b.toml")
         #expect(throws: ConfigurationError.self) { try missing.credentials() }
     }
 
@@ -72,5 +78,19 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try Configuration.parse(twice, path: "/b.toml") }
         let rule = "[ldap]\nuri = \"ldap://x\"\n[[source]]\nid = \"a\"\nnaming = [{ from = \"not a dn\", to = \"o=x\" }]\n"
         #expect(throws: ConfigurationError.self) { try Configuration.parse(rule, path: "/b.toml") }
+    }
+
+    @Test func plaintextToAnotherHostOnlyWhenAskedFor() throws {
+        for uri in ["ldap://127.0.0.1:389", "ldap://localhost", "ldap://[::1]:1389", "ldaps://ldap.example.com", "ldapi:///"] {
+            #expect(throws: Never.self) { try Configuration.parse("[ldap]\nuri = \"\(uri)\"\n", path: "/b.toml") }
+        }
+        #expect(throws: Never.self) { try Configuration.parse("[ldap]\nuri = \"ldap://ldap.example.com\"\nstart_tls = true\n", path: "/b.toml") }
+        #expect(throws: Never.self) {
+            try Configuration.parse("[ldap]\nuri = \"ldap://ldap.example.com\"\nallow_plaintext = true\n", path: "/b.toml")
+        }
+        let imap = try Configuration.parse(
+            "[ldap]\nuri = \"ldapi:///\"\n[mail]\nimap_url = \"imap://mail.example.com/INBOX\"\nimap_user = \"u\"\n"
+                + "imap_password_file = \"/etc/hostname\"\nimap_allow_plaintext = true\n", path: "/b.toml")
+        #expect(throws: ConfigurationError.self) { try imap.makeDrop() }
     }
 }

@@ -88,4 +88,46 @@ struct SourcePolicyTests {
             "dn: cn=mine,ou=site-a,dc=example,dc=com\nchangetype: modify\nreplace: createTimestamp\ncreateTimestamp: 20260101000000Z\n-\n")
         #expect(policy.check(operational, owners: owners, schema: schema).map(\.kind) == [.attribute])
     }
+
+    /// A schema with a supertype (name), its subtype (cn), an alias and OIDs.
+    static let schema = Subschema(
+        attributeTypes: try! [
+            "( 2.5.4.0 NAME 'objectClass' SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )",
+            "( 2.5.4.41 NAME 'name' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )",
+            "( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )",
+            "( 2.5.4.4 NAME ( 'sn' 'surname' ) SUP name )",
+            "( 2.5.4.35 NAME 'userPassword' SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )",
+            "( 1.3.6.1.1.1.1.0 NAME 'uidNumber' SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )",
+        ].map(AttributeTypeDefinition.init(parsing:)),
+        objectClasses: try! [
+            "( 2.5.6.0 NAME 'top' ABSTRACT MUST objectClass )", "( 2.5.6.1 NAME 'alias' SUP top STRUCTURAL MUST aliasedObjectName )",
+            "( 2.5.6.6 NAME 'person' SUP top STRUCTURAL MUST ( sn $ cn ) )", "( 9.9.9 NAME 'trickyAlias' SUP alias STRUCTURAL )",
+        ].map(ObjectClassDefinition.init(parsing:)))
+
+    @Test func aRuleOnATypeHoldsForItsAliasesOIDsAndSubtypes() throws {
+        var strict = policy
+        strict.deniedAttributes = ["name"]
+        for spelling in ["cn", "commonName", "2.5.4.3", "CN;lang-en", "sn"] {
+            let change = try records("dn: cn=mine,ou=site-a,dc=example,dc=com\nchangetype: modify\nreplace: \(spelling)\n\(spelling): x\n-\n")
+            let found = strict.check(change, owners: owners, schema: Self.schema)
+            #expect(found.map(\.kind) == [.attribute] && found[0].reason.contains("as a kind of name"), "\(spelling): \(found)")
+        }
+        let password = try records("dn: cn=mine,ou=site-a,dc=example,dc=com\nchangetype: modify\nreplace: 2.5.4.35\n2.5.4.35: x\n-\n")
+        #expect(policy.check(password, owners: owners, schema: Self.schema).map(\.kind) == [.attribute], "userPassword by its OID")
+    }
+
+    @Test func objectClassesAndRootIDs() throws {
+        let subclass = try records("dn: cn=door,ou=site-a,dc=example,dc=com\nchangetype: add\nobjectClass: trickyAlias\ncn: door\n")
+        let found = policy.check(subclass, owners: owners, schema: Self.schema)
+        #expect(found.map(\.kind) == [.objectClass] && found[0].reason.contains("names alias"), "a subclass of alias is an alias: \(found)")
+        var allowing = policy
+        allowing.allowedObjectClasses = ["alias", "top"]
+        #expect(allowing.check(subclass, owners: owners, schema: Self.schema).isEmpty, "allowed when the allow list names it")
+        for zero in ["0", "00", " 0 ", "-0", "+000"] {
+            let root = try records("dn: cn=mine,ou=site-a,dc=example,dc=com\nchangetype: modify\nreplace: uidNumber\nuidNumber: \(zero)\n-\n")
+            #expect(policy.check(root, owners: owners, schema: Self.schema).map(\.kind) == [.value], "'\(zero)'")
+        }
+        let fine = try records("dn: cn=mine,ou=site-a,dc=example,dc=com\nchangetype: modify\nreplace: uidNumber\nuidNumber: 1000\n-\n")
+        #expect(policy.check(fine, owners: owners, schema: Self.schema).isEmpty)
+    }
 }

@@ -1,3 +1,4 @@
+import Coding
 import Foundation
 import NIOCore
 import NIOPosix
@@ -60,6 +61,12 @@ public struct IMAPSettings: Sendable, Hashable {
             scheme == "imap" || scheme == "imaps"
         else {
             throw MailDropError(.configuration, "'\(url)' is not an imap:// or imaps:// URL")
+        }
+        // A password and the directory's changes in the clear: only to a server on this machine.
+        if allowPlaintext, scheme == "imap", !Loopback.contains(host) {
+            throw MailDropError(
+                .configuration,
+                "imap_allow_plaintext is only for a server on this machine (127.0.0.1, ::1, localhost), not \(host): use imaps:// or STARTTLS")
         }
         let security: Security = scheme == "imaps" ? .implicitTLS : (allowPlaintext ? .none : .startTLS)
         let mailbox = components.path.drop { $0 == "/" }

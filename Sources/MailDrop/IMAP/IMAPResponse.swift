@@ -90,20 +90,28 @@ extension IMAPResponse {
 
     /// `* n FETCH (UID u INTERNALDATE "29-Nov-2026 09:00:01 +0000")` → the UID and the date.
     public var internalDate: (uid: UInt64, date: Date)? {
+        guard let listing, let date = listing.date else { return nil }
+        return (listing.uid, date)
+    }
+
+    /// `* n FETCH (UID u INTERNALDATE "…" RFC822.SIZE s)` → the UID, and the date and size when given.
+    public var listing: (uid: UInt64, date: Date?, size: UInt64?)? {
         guard kind == .untagged, values.count >= 3, values[1].atom?.uppercased() == "FETCH", case .list(let items) = values[2] else {
             return nil
         }
         var uid: UInt64?
         var date: Date?
+        var size: UInt64?
         var index = 0
         while index + 1 < items.count {
             let key = items[index].atom?.uppercased() ?? ""
             if key == "UID" { uid = items[index + 1].number }
             if key == "INTERNALDATE", let text = items[index + 1].bytes { date = Self.parseDate(String(decoding: text, as: UTF8.self)) }
+            if key == "RFC822.SIZE" { size = items[index + 1].number }
             index += 2
         }
-        guard let uid, let date else { return nil }
-        return (uid, date)
+        guard let uid else { return nil }
+        return (uid, date, size)
     }
 
     /// date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE (RFC 9051)
@@ -125,7 +133,7 @@ extension IMAPResponse {
         while index + 1 < items.count {
             let key = items[index].atom?.uppercased() ?? ""
             if key == "UID" { uid = items[index + 1].number }
-            if key.hasPrefix("BODY[") || key.hasPrefix("RFC822") { body = items[index + 1].bytes }
+            if key.hasPrefix("BODY[") || key == "RFC822" { body = items[index + 1].bytes }
             index += 2
         }
         return (uid, body)

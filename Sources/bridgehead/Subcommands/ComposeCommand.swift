@@ -43,12 +43,20 @@ struct ComposeCommand: ParsableCommand {
     @Option(help: "PEM file with the signer's private key.")
     var signKey: String?
 
+    @Option(help: "A receiver the message is meant for (its [agent] id; repeatable). Others refuse it.")
+    var destination: [String] = []
+
     @Argument(help: "The LDIF file (standard input when absent).")
     var file: String?
 
     func validate() throws {
         guard ReplicationMessage.isValidSource(source) else { throw ValidationError("--source must be of the form [a-z0-9._-]+") }
-        guard sequence > 0 else { throw ValidationError("--sequence starts at 1") }
+        guard sequence > 0, sequence <= ReplicationMessage.maxSequence else {
+            throw ValidationError("--sequence is a whole number from 1 to \(ReplicationMessage.maxSequence)")
+        }
+        for id in destination where !ReplicationMessage.isValidSource(id) {
+            throw ValidationError("--destination takes a receiver id of the form [a-z0-9._-]+")
+        }
         guard ReplicationMessage.Kind(rawValue: kind) != nil else { throw ValidationError("--kind is delta or full") }
         guard (signCert == nil) == (signKey == nil) else { throw ValidationError("--sign-cert and --sign-key go together") }
     }
@@ -71,7 +79,8 @@ struct ComposeCommand: ParsableCommand {
             printError("\(file ?? "<stdin>"):\(error)")
             throw Exit.dataError
         }
-        let message = ReplicationMessage(source: source, sequence: sequence, kind: ReplicationMessage.Kind(rawValue: kind)!, records: records)
+        let message = ReplicationMessage(
+            source: source, sequence: sequence, kind: ReplicationMessage.Kind(rawValue: kind) ?? .delta, records: records, destinations: destination)
         for (index, record) in records.enumerated() {
             let isContent: Bool
             if case .content = record { isContent = true } else { isContent = false }

@@ -44,7 +44,7 @@ struct StatusCommand: AsyncParsableCommand {
             if let sequence = source.lastSequence {
                 out += "last applied #\(sequence)"
                 if let applied = source.lastApplied { out += " at \(ISO8601DateFormatter().string(from: applied))" }
-                if let id = source.lastMessageID { out += " (\(id))" }
+                if let id = source.lastMessageID { out += " (\(ReportText.safe(id)))" }
             } else {
                 out += "nothing applied yet"
             }
@@ -108,11 +108,13 @@ struct QuarantineCommand: AsyncParsableCommand {
             }
             var out = ""
             for message in messages {
-                let whose = message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? message.claims.map { "claims to be \($0), not verified" }
-                out += message.id + "  " + (whose ?? "(no known source)") + "\n"
-                if let subject = message.subject { out += "  subject: \(subject)\n" }
-                if let from = message.from { out += "  from: \(from)\n" }
-                out += "  reason: \(message.reason)\n"
+                let whose =
+                    message.source.map { "\($0) #\(message.sequence ?? 0)" }
+                    ?? message.claims.map { "claims to be \(ReportText.safe($0)), not verified" }
+                out += ReportText.safe(message.id) + "  " + (whose ?? "(no known source)") + "\n"
+                if let subject = message.subject { out += "  subject: \(ReportText.safe(subject))\n" }
+                if let from = message.from { out += "  from: \(ReportText.safe(from))\n" }
+                out += "  reason: \(ReportText.safe(message.reason))\n"
             }
             out +=
                 messages.isEmpty

@@ -1,0 +1,110 @@
+import Foundation
+import MIME
+import SMIME
+import TestSupport
+import Testing
+import X509
+
+/// Who may sign: pinned keys, signers bound to a source's addresses through a CA, and signatures
+/// whose certificates try to make the verifier search.
+@Suite(.serialized) struct SignerTrustTests {
+    let pki: TestPKI
+
+    init() throws { pki = try TestPKI() }
+
+    private func outcome(_ message: [UInt8], _ verifier: SMIMEVerifier) async -> Result<SignedContent, SMIMEError> {
+        do {
+            return .success(try await verifier.verify(try MIMEParser.parse(message)))
+        } catch let error as SMIMEError {
+            return .failure(error)
+        } catch {
+            return .failure(.malformedSignature("\(error)"))
+        }
+    }
+
+    @Test func throughACASignersMustCarryOneOfTheSourcesAddresses() async throws {
+        let siteC = try SMIMEVerifier(pemFiles: [pki.path("ca.pem")], signerAddresses: ["DRA@site-c.example.com"])
+        #expect(siteC.notes.contains { $0.contains("CA certificate") }, "an administrator is told what a CA trusts")
+        guard case .success = await outcome(try pki.signWithOpenSSL(ldifEntity, signer: "site-c"), siteC) else {
+            Issue.record("site-c's own signer is accepted")
+            return
+        }
+        // Site A's signer, issued by the same CA, cannot sign for site C.
+        guard case .failure(.untrustedSigner(let reason)) = await outcome(try pki.signWithOpenSSL(ldifEntity, signer: "rsa"), siteC) else {
+            Issue.record("another source's signer was accepted")
+            return
+        }
+        #expect(reason.contains("dra@site-a.example.com") && reason.contains("none of this source's addresses"), "\(reason)")
+        // A certificate for site C's address, but not for e-mail signing.
+        try pki.issue("no-eku", ca: "ca", subject: "/CN=site-c tls", email: "dra@site-c.example.com", emailProtection: false)
+        guard case .failure(.untrustedSigner(let purpose)) = await outcome(try pki.signWithOpenSSL(ldifEntity, signer: "no-eku"), siteC) else {
+            Issue.record("a certificate without emailProtection was accepted")
+            return
+        }
+        #expect(purpose.contains("emailProtection"), "\(purpose)")
+    }
+
+    @Test func aPinnedCertificateTrustsItsKeyAndNothingElse() async throws {
+        let pinned = try SMIMEVerifier(pemFiles: [pki.path("rsa.pem")], signerAddresses: ["dra@site-a.example.com"])
+        #expect(pinned.trustRoots.isEmpty && pinned.pinned.count == 1)
+        // Same subject, same address, another key (and another CA): refused.
+        guard case .failure(.untrustedSigner) = await outcome(try pki.signWithOpenSSL(ldifEntity, signer: "stranger"), pinned) else {
+            Issue.record("a certificate with another key was accepted")
+            return
+        }
+        // The same key in a re-issued certificate (another CA, another serial): accepted.
+        try pki.openssl(["req", "-new", "-key", pki.path("rsa.key"), "-subj", "/CN=site-a renewed", "-out", pki.path("renewed.csr")])
+        try pki.openssl([
+            "x509", "-req", "-in", pki.path("renewed.csr"), "-CA", pki.path("other-ca.pem"), "-CAkey", pki.path("other-ca.key"),
+            "-CAcreateserial", "-days", "3", "-extfile", pki.path("rsa.ext"), "-out", pki.path("renewed.pem"),
+        ])
+        try FileManager.default.copyItem(atPath: pki.path("rsa.key"), toPath: pki.path("renewed.key"))
+        guard case .success(let verified) = await outcome(try pki.signWithOpenSSL(ldifEntity, signer: "renewed"), pinned) else {
+            Issue.record("the pinned key in a renewed certificate was refused")
+            return
+        }
+        #expect(verified.signer.subject.description.contains("renewed"))
+    }
+
+    /// A mesh of CAs that all cross-sign each other: without bounds, path building explores every
+    /// path (a review measured 3 s for 7 subjects, 28 s for 8). Too many certificates are refused
+    /// outright; a mesh within the limit is cut to one chain before validation.
+    @Test func aCrossSignedMeshCannotStallTheVerifier() async throws {
+        let subjects = 7
+        for index in 1...subjects {
+            try pki.makeCA("mesh\(index)", subject: "/CN=Mesh \(index)")
+        }
+        var crossSigned: [String] = []
+        for subject in 1...subjects {
+            for issuer in 1...subjects where issuer != subject {
+                let name = "mesh\(subject)-by-\(issuer)"
+                try pki.makeCA(name, subject: "/CN=Mesh \(subject)", issuer: "mesh\(issuer)", keyFrom: "mesh\(subject)")
+                crossSigned.append(name)
+            }
+        }
+        // Mesh 1 also holds a certificate from the trusted CA: a chain to it exists somewhere in the mesh.
+        try pki.makeCA("mesh1-by-ca", subject: "/CN=Mesh 1", issuer: "ca", keyFrom: "mesh1")
+        try pki.issue("meshed", ca: "mesh1", subject: "/CN=site-m", email: "dra@site-m.example.com")
+        let verifier = try SMIMEVerifier(pemFiles: [pki.path("ca.pem")], signerAddresses: ["dra@site-m.example.com"])
+
+        let everything = try pki.signWithOpenSSL(ldifEntity, signer: "meshed", certificates: crossSigned + ["mesh1-by-ca"])
+        var started = Date()
+        guard case .failure(.malformedSignature(let reason)) = await outcome(everything, verifier) else {
+            Issue.record("a signature carrying \(crossSigned.count + 2) certificates was not refused")
+            return
+        }
+        #expect(reason.contains("at most 8"), "\(reason)")
+        print("SignerTrustTests: \(crossSigned.count + 2) certificates refused after \(Date().timeIntervalSince(started)) s")
+
+        // Within the limit: the decoys first, the useful certificate last; one chain is followed.
+        let decoys = ["mesh1-by-2", "mesh2-by-3", "mesh3-by-1", "mesh1-by-3", "mesh2-by-1", "mesh3-by-2"]
+        let within = try pki.signWithOpenSSL(ldifEntity, signer: "meshed", certificates: decoys + ["mesh1-by-ca"])
+        started = Date()
+        let result = await outcome(within, verifier)
+        print("SignerTrustTests: a mesh of \(decoys.count + 2) certificates decided after \(Date().timeIntervalSince(started)) s")
+        guard case .success = result else {
+            Issue.record("the chain through the trusted CA was not found: \(result)")
+            return
+        }
+    }
+}
