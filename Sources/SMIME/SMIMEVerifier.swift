@@ -16,7 +16,8 @@ public struct SignedContent: Sendable {
 ///
 /// Trust comes in two kinds (docs/message-format.md, "Who may sign"):
 /// - **pinned**: an end-entity certificate in the trust file; a signer is accepted when it holds the
-///   same public key (and is valid now). Nothing else can sign.
+///   same public key (and is valid now). Nothing else can sign. (A CA certificate's own key signing
+///   directly counts as pinned too: a self-signed certificate is often marked as a CA.)
 /// - **through a CA**: a CA certificate in the trust file; the signer must chain to it, and, when
 ///   `signerAddresses` is given (as `sync` gives each source's addresses), must carry the
 ///   emailProtection key purpose and one of those addresses in its subjectAltName — so that a CA
@@ -113,8 +114,9 @@ public struct SMIMEVerifier: Sendable {
         }
         let bounded = try SignerChain.bound(Self.acceptingOpenSSL(der), anchors: trustRoots, limits: limits)
         let content = SMIMECanonical.crlf(message.parts[0].bytes)
-        // A pinned key: the signature is checked against the signer's own certificate, no chain.
-        let pinnedSigner = bounded.signer.flatMap { signer in pinned.first { $0.publicKey == signer.publicKey } }
+        // A configured key (pinned, or a CA's own key signing directly, as a self-signed certificate
+        // made with `openssl req -x509` does): the signature is checked with that certificate alone.
+        let pinnedSigner = bounded.signer.flatMap { signer in (pinned + trustRoots).first { $0.publicKey == signer.publicKey } }
         let result = await CMS.isValidSignature(
             dataBytes: content, signatureBytes: bounded.signedData,
             trustRoots: pinnedSigner.map { CertificateStore([$0]) } ?? store
@@ -138,7 +140,7 @@ public struct SMIMEVerifier: Sendable {
             }
             // A pinned key: the signature was checked with it before the chain was looked at, and an
             // end-entity certificate cannot anchor a chain in RFC 5280 terms, so it is accepted here.
-            if pinnedSigner != nil, pinned.contains(where: { $0.publicKey == signer.publicKey }) {
+            if let pinnedSigner, pinnedSigner.publicKey == signer.publicKey {
                 return SignedContent(signer: signer, content: message.parts[0])
             }
             let reasons = failure.policyFailures.map { $0.policyFailureReason.description }
