@@ -76,14 +76,38 @@ public struct Maildir: MailDrop {
         } else {
             target = try ensureFolder(folder) + "/cur/" + message.id + ":2,S"
         }
-        // rename(2) would replace an existing file: refuse instead, so nothing is ever lost.
-        guard !FileManager.default.fileExists(atPath: target) else {
-            throw MailDropError(.configuration, "\(target) already exists; \(message.location) was left in place")
+        try Self.move(message.location, to: target)
+    }
+
+    /// Moves a file without ever replacing another: link(2) to the new name (which fails when it
+    /// exists), then unlink(2) of the old one. When two runs settle the same message at once, the
+    /// second finds the name taken by the same file, or the file gone: the message has been moved.
+    static func move(_ source: String, to target: String) throws(MailDropError) {
+        func gone() -> MailDropError { MailDropError(.vanished, "\(source) is gone (moved by another run or by hand?)") }
+        if link(source, target) == 0 {
+            _ = unlink(source)
+            return
         }
-        guard rename(message.location, target) == 0 else {
-            let code = errno
-            if code == ENOENT { throw MailDropError(.vanished, "\(message.location) is gone (moved by another run or by hand?)") }
-            throw MailDropError(.unavailable, "cannot move \(message.location) to \(target): \(String(cString: strerror(code)))")
+        let code = errno
+        switch code {
+        case ENOENT: throw gone()
+        case EEXIST:
+            var old = stat()
+            var new = stat()
+            guard stat(source, &old) == 0 else { throw gone() }
+            if stat(target, &new) == 0, old.st_ino == new.st_ino, old.st_dev == new.st_dev { throw gone() }  // another run, mid-move
+            throw MailDropError(.configuration, "\(target) already exists; \(source) was left in place")
+        case EPERM, EXDEV, ENOTSUP, EMLINK:
+            // A file system without hard links: rename(2), which would replace an existing file, after a check.
+            guard !FileManager.default.fileExists(atPath: target) else {
+                throw MailDropError(.configuration, "\(target) already exists; \(source) was left in place")
+            }
+            guard rename(source, target) == 0 else {
+                if errno == ENOENT { throw gone() }
+                throw MailDropError(.unavailable, "cannot move \(source) to \(target): \(String(cString: strerror(errno)))")
+            }
+        default:
+            throw MailDropError(.unavailable, "cannot move \(source) to \(target): \(String(cString: strerror(code)))")
         }
     }
 

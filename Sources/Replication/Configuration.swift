@@ -74,6 +74,9 @@ public struct Configuration: Sendable {
         public var gapTimeout: Double
         /// Operations per LDAP transaction when a message is applied (its state update included).
         public var useTransactions: Bool?
+        /// How old (seconds) another agent's claim on a source must be before this agent takes it over
+        /// (that agent died mid-message).
+        public var claimTimeout: Double = 1800
     }
 
     /// One `[[source]]`: a site whose messages are accepted.
@@ -264,6 +267,7 @@ public struct Configuration: Sendable {
             agent.metricsFile = try section.path("metrics_file")
             if let limit = try section.integer("max_deletes_per_run") { agent.maxDeletesPerRun = limit < 0 ? nil : limit }
             if let hours = try section.double("gap_timeout_hours") { agent.gapTimeout = hours * 3600 }
+            if let minutes = try section.double("claim_timeout_minutes") { agent.claimTimeout = minutes * 60 }
             agent.useTransactions = try section.bool("transactions")
         }
         var configuration = Configuration(ldap: settings, resolve: resolve, mail: mail, agent: agent, sources: sources, path: path)

@@ -2,6 +2,10 @@ import Foundation
 import LDAPClient
 import LDAPModel
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What the directory records of one source: the last sequence applied, its Message-ID and when.
 public struct ReplicaState: Sendable, Hashable {
     public var source: String
@@ -9,11 +13,54 @@ public struct ReplicaState: Sendable, Hashable {
     public var messageID: String?
     public var applied: Date?
 
+    /// The claim of an agent applying the next message, when one is recorded instead of a Message-ID.
+    public var claim: SourceClaim? { messageID.flatMap(SourceClaim.init(token:)) }
+
     public init(source: String, sequence: UInt64, messageID: String? = nil, applied: Date? = nil) {
         self.source = source
         self.sequence = sequence
         self.messageID = messageID
         self.applied = applied
+    }
+}
+
+/// An agent's claim on a source while it applies one message, so that agents on different hosts
+/// sharing a directory never apply the same source at once (one of them would write a message's
+/// changes after the other had applied the messages after it). It is recorded in the state entry's
+/// bridgeheadMessageID, written with an assertion on the state as the agent read it, and replaced by
+/// the applied message's identity when the message's state update (which asserts the claim) is made.
+public struct SourceClaim: Sendable, Hashable {
+    public var sequence: UInt64
+    public var time: Date
+    /// Who claims: the host and the lock file of the agent, `host-1a2b3c4d`.
+    public var holder: String
+
+    public init(sequence: UInt64, time: Date, holder: String) {
+        self.sequence = sequence
+        self.time = Date(timeIntervalSince1970: time.timeIntervalSince1970.rounded(.down))
+        self.holder = holder
+    }
+
+    /// `<claim.SEQUENCE.EPOCH.HOLDER@bridgehead.invalid>`
+    public var token: String { "<claim.\(sequence).\(Int64(time.timeIntervalSince1970)).\(holder)@bridgehead.invalid>" }
+
+    public init?(token: String) {
+        guard token.hasPrefix("<claim."), token.hasSuffix("@bridgehead.invalid>") else { return nil }
+        let parts = token.dropFirst("<claim.".count).dropLast("@bridgehead.invalid>".count).split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, let sequence = UInt64(parts[0]), let epoch = Int64(parts[1]) else { return nil }
+        self.init(sequence: sequence, time: Date(timeIntervalSince1970: Double(epoch)), holder: String(parts[2]))
+    }
+
+    /// This agent's name in claims: its host, and its lock file (two agents on one host need two).
+    public static func holder(lockFile: String) -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }
+        // FNV-1a of the lock file's path.
+        var hash: UInt32 = 2_166_136_261
+        for byte in lockFile.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return String(String(host).prefix(60)) + "-" + String(hash, radix: 16)
     }
 }
 
@@ -38,11 +85,14 @@ public struct ReplicaStateStore: Sendable {
                 code: .noSuchObject, diagnosticMessage: "state_dn \(container) does not exist; create it, or name it ou=…",
                 operation: "prepare the state container")
         }
-        try await connection.apply(
+        let result = try await connection.pipeline([
             .add(
                 Entry(
                     dn: container,
-                    attributes: [Attribute("objectClass", strings: ["organizationalUnit"]), Attribute("ou", values: [rdn.attributes[0].value])])))
+                    attributes: [Attribute("objectClass", strings: ["organizationalUnit"]), Attribute("ou", values: [rdn.attributes[0].value])]))
+        ])[0]
+        // Another agent on the same directory may have made it meanwhile.
+        guard result.code == .success || result.code == .entryAlreadyExists else { throw result.error("add \(container)") }
     }
 
     /// Every source's state.
@@ -67,10 +117,44 @@ public struct ReplicaStateStore: Sendable {
         return states
     }
 
+    /// The change that claims the source for applying `claim.sequence`, from the state as this agent
+    /// read it (`current`; nil: the source has no state entry yet, which the claim then creates with
+    /// sequence 0). It fails (assertionFailed, or entryAlreadyExists) when the state moved meanwhile.
+    public func claim(_ source: String, current: ReplicaState?, claim: SourceClaim) -> ChangeRecord {
+        guard let current else {
+            return .add(
+                Entry(
+                    dn: entryDN(source),
+                    attributes: [
+                        Attribute("objectClass", strings: ["bridgeheadReplicaState"]), Attribute("cn", strings: [source]),
+                        Attribute("bridgeheadSourceID", strings: [source]), Attribute("bridgeheadSequence", strings: ["0"]),
+                        Attribute("bridgeheadMessageID", strings: [claim.token]),
+                    ]))
+        }
+        let sameID: Filter = current.messageID.map { .equality("bridgeheadMessageID", $0) } ?? .not(.present("bridgeheadMessageID"))
+        return ChangeRecord(
+            dn: entryDN(source), change: .modify([Modification(.replace, "bridgeheadMessageID", strings: [claim.token])]),
+            controls: [.assertion(.and([.equality("bridgeheadSequence", String(current.sequence)), sameID]))])
+    }
+
+    /// The change that gives up a claim (a message refused, or a run stopped), restoring the identity
+    /// the state held before; it asserts the claim, so it never undoes another agent's work.
+    public func release(_ source: String, claim: SourceClaim, restoring messageID: String?) -> ChangeRecord {
+        ChangeRecord(
+            dn: entryDN(source),
+            change: .modify([
+                messageID.map { Modification(.replace, "bridgeheadMessageID", strings: [$0]) } ?? Modification(.delete, "bridgeheadMessageID")
+            ]),
+            controls: [.assertion(.equality("bridgeheadMessageID", claim.token))])
+    }
+
     /// The change that records `sequence` as applied — to send in the same transaction as the message's
-    /// changes. It asserts the previous sequence, so two agents can never both advance a source from
-    /// the same state: the second one's transaction fails (assertionFailed) and nothing of it is applied.
-    public func advance(_ source: String, from previous: UInt64?, to sequence: UInt64, messageID: String?, at time: Date = Date()) -> ChangeRecord {
+    /// changes, or last. It asserts the previous sequence (and, when given, this agent's claim), so two
+    /// agents can never both advance a source from the same state: the second one's update fails
+    /// (assertionFailed), and with a transaction nothing of it is applied.
+    public func advance(
+        _ source: String, from previous: UInt64?, to sequence: UInt64, messageID: String?, at time: Date = Date(), claim: SourceClaim? = nil
+    ) -> ChangeRecord {
         var values = [
             Attribute("bridgeheadSequence", strings: [String(sequence)]), Attribute("bridgeheadAppliedTime", strings: [Self.formatTime(time)]),
         ]
@@ -84,9 +168,11 @@ public struct ReplicaStateStore: Sendable {
                         Attribute("bridgeheadSourceID", strings: [source]),
                     ] + values))
         }
+        var assertion: Filter = .equality("bridgeheadSequence", String(previous))
+        if let claim { assertion = .and([assertion, .equality("bridgeheadMessageID", claim.token)]) }
         return ChangeRecord(
             dn: entryDN(source), change: .modify(values.map { Modification(.replace, $0.description, values: $0.values) }),
-            controls: [.assertion(.equality("bridgeheadSequence", String(previous)))])
+            controls: [.assertion(assertion)])
     }
 
     // GeneralizedTime, UTC: 20261129093000Z

@@ -202,6 +202,35 @@ public struct SyncEngine: Sendable {
                 try await settle(candidate.reference, .quarantined, &report, options)
                 reports.append(report)
             }
+            /// After a refusal: whether another agent on the same directory moved this source on during the
+            /// run (then the message was, or is being, applied there: a duplicate, or left for the next run).
+            func movedOn() async throws(SyncError) -> Bool {
+                let latest: ReplicaState?
+                do {
+                    latest = try await context.store.read()[source]
+                } catch {
+                    throw .ldap(error)
+                }
+                let known = states[source]
+                guard latest?.sequence != known?.sequence || latest?.messageID != known?.messageID else { return false }
+                context.view.forget()
+                report.changes = []
+                report.ldif = []
+                if let latest, latest.sequence >= message.sequence {
+                    report.outcome = .duplicate
+                    report.reason =
+                        "sequence \(message.sequence) of \(source) was applied by another agent meanwhile (its state records #\(latest.sequence))"
+                    states[source] = latest
+                    try await settle(candidate.reference, .processed, &report, options)
+                } else {
+                    report.outcome = .deferred
+                    let who = latest?.claim.map { " (\($0.holder) claimed #\($0.sequence))" } ?? ""
+                    report.reason = "another agent is applying \(source)'s messages\(who); left for the next run"
+                    stopped = true
+                }
+                reports.append(report)
+                return true
+            }
             /// Held until an operator allows its deletes; the source's later messages wait behind it.
             func awaitOperator(_ reason: String) {
                 report.reason = reason + " (allow it with: bridgehead sync --allow-deletes \(allowance))"
@@ -254,6 +283,7 @@ public struct SyncEngine: Sendable {
                 case .success(let value): plan = value
                 case .failure(.directory(let error)): throw .ldap(error)
                 case .failure(.refused(let reason)):
+                    if !options.dryRun, try await movedOn() { continue }
                     try await quarantine(reason)
                     continue
                 case .failure(.overThreshold(let reason)):
@@ -269,26 +299,79 @@ public struct SyncEngine: Sendable {
                     report.changes = plan.changes.map(Self.describe)
                     report.ldif = plan.changes.map(\.record)
                 }
-                let previous = states[source]?.sequence
-                let advance = context.store.advance(
-                    source, from: previous, to: message.sequence, messageID: decoded.message.identity, at: options.now)
                 if options.dryRun {
                     if options.validate { await validate(plan, &report, created: &createdInDryRun) }
                     report.outcome = .applied
                 } else {
-                    let outcome: Applied
+                    // Claim the source (no other agent applies it meanwhile), apply, advance the state.
+                    let known = states[source]
+                    if let held = known?.claim, held.holder != context.holder, options.now.timeIntervalSince(held.time) < context.claimTimeout {
+                        report.outcome = .deferred
+                        report.reason =
+                            "\(held.holder) is applying \(source) #\(held.sequence) (claimed at \(held.time)); left for the next run "
+                            + "(a claim older than [agent] claim_timeout_minutes is taken over)"
+                        stopped = true
+                        break
+                    }
+                    let claim = SourceClaim(sequence: message.sequence, time: Date(), holder: context.holder)
+                    let writer = DirectoryWriter(connection: connection, transactions: false)
+                    let claimed: [DirectoryWriter.Refusal]
                     do {
-                        outcome = try await apply(plan, advance: advance, transactions: context.transactions, stop: options.stop)
+                        claimed = try await writer.apply(.alone(0..<1), of: [context.store.claim(source, current: known, claim: claim)])
                     } catch {
                         throw .ldap(error)
+                    }
+                    if let refusal = claimed.first {
+                        if refusal.error.isTransient { throw .ldap(refusal.error) }
+                        if try await movedOn() { continue }
+                        throw .ldap(refusal.error)
+                    }
+                    states[source] = ReplicaState(source: source, sequence: known?.sequence ?? 0, messageID: claim.token)
+                    /// Gives the claim up (the message was not applied whole), so another agent may go on.
+                    func release() async throws(SyncError) {
+                        do {
+                            _ = try await writer.apply(.alone(0..<1), of: [context.store.release(source, claim: claim, restoring: known?.messageID)])
+                        } catch {
+                            throw .ldap(error)
+                        }
+                        states[source] = known
+                    }
+                    let previous = known?.sequence ?? 0
+                    let advance = context.store.advance(
+                        source, from: previous, to: message.sequence, messageID: decoded.message.identity, at: options.now, claim: claim)
+                    var outcome: Applied
+                    var plan = plan
+                    do {
+                        outcome = try await apply(plan, advance: advance, transactions: context.transactions, stop: options.stop)
+                        // Refused: planned again against the directory as it is now, in case another writer
+                        // (a person, a script) changed it meanwhile; a short pause first.
+                        var attempt = 1
+                        while case .refused = outcome, attempt < 3 {
+                            try? await Task.sleep(for: .milliseconds(Int.random(in: 150...350) * attempt))
+                            attempt += 1
+                            context.view.forget()
+                            guard let again = try? await context.planner(for: source, ignoringThreshold: allowed).plan(decoded.message) else { break }
+                            plan = again
+                            outcome = try await apply(plan, advance: advance, transactions: context.transactions, stop: options.stop)
+                        }
+                    } catch {
+                        throw .ldap(error)
+                    }
+                    if options.details {
+                        report.unchanged = plan.unchanged
+                        report.changes = plan.changes.map(Self.describe)
+                        report.ldif = plan.changes.map(\.record)
                     }
                     switch outcome {
                     case .applied: break
                     case .refused(let reason):
                         context.view.forget()
+                        try await release()
+                        if try await movedOn() { continue }
                         try await quarantine(reason)
                         continue
                     case .stopped(let reason):
+                        try await release()
                         report.outcome = .deferred
                         report.reason = reason + "; left for the next run"
                         stopped = true
@@ -337,6 +420,9 @@ public struct SyncEngine: Sendable {
         let configuration: Configuration
         /// Each source's configured addresses, parsed once.
         let senders: [String: [Address]]
+        /// This agent's name in source claims, and how old another agent's claim must be to be taken over.
+        let holder: String
+        let claimTimeout: Double
         private var planners: [String: Planner] = [:]
 
         init(
@@ -351,6 +437,8 @@ public struct SyncEngine: Sendable {
             self.view = view
             self.decoder = decoder
             self.configuration = configuration
+            self.holder = SourceClaim.holder(lockFile: configuration.agent.lockFile)
+            self.claimTimeout = configuration.agent.claimTimeout
             self.senders = Dictionary(
                 uniqueKeysWithValues: configuration.sources.map { ($0.id, $0.addresses.compactMap { try? AddressParser.parse($0) }) })
         }

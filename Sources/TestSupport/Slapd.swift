@@ -12,6 +12,9 @@ public final class Slapd: @unchecked Sendable {
     public let rootPassword: String
     public let passwordFile: String
     public let caFile: String?
+    /// With `limitedUser`: a DN that may write everything but is not the rootdn (size limit 500).
+    public let agentDN: String?
+    public let agentPasswordFile: String?
     private let sandbox: Sandbox
 
     public struct Options: Sendable {
@@ -20,12 +23,17 @@ public final class Slapd: @unchecked Sendable {
         public var noSync = true
         public var tls = false
         public var overlays = false
-        public init(seeds: [String] = [], suffix: String = "dc=example,dc=com", noSync: Bool = true, tls: Bool = false, overlays: Bool = false) {
+        public var limitedUser = false
+        public init(
+            seeds: [String] = [], suffix: String = "dc=example,dc=com", noSync: Bool = true, tls: Bool = false, overlays: Bool = false,
+            limitedUser: Bool = false
+        ) {
             self.seeds = seeds
             self.suffix = suffix
             self.noSync = noSync
             self.tls = tls
             self.overlays = overlays
+            self.limitedUser = limitedUser
         }
     }
 
@@ -41,6 +49,7 @@ public final class Slapd: @unchecked Sendable {
         if options.noSync { arguments.append("--nosync") }
         if options.tls { arguments.append("--tls") }
         if options.overlays { arguments.append("--overlays") }
+        if options.limitedUser { arguments.append("--limited-user") }
         let sandbox = try Sandbox(script: Self.sandboxScript, name: "slapd", arguments: arguments)
         self.sandbox = sandbox
         directory = sandbox.directory
@@ -52,6 +61,8 @@ public final class Slapd: @unchecked Sendable {
         rootPassword = sandbox["SLAPD_ROOTPW"] ?? ""
         passwordFile = sandbox["SLAPD_PASSWORD_FILE"] ?? ""
         caFile = sandbox["SLAPD_CA_FILE"]
+        agentDN = sandbox["SLAPD_AGENT_DN"]
+        agentPasswordFile = sandbox["SLAPD_AGENT_PASSWORD_FILE"]
     }
 
     /// A slapd seeded with LDIF content records given as text.
@@ -133,6 +144,17 @@ public final class Slapd: @unchecked Sendable {
     public func resume() throws {
         let output = try sandbox.run("resume")
         guard output.status == 0 else { throw HarnessError(message: "slapd-sandbox resume: \(output.stderr)") }
+    }
+
+    /// Restarts the server with its main database read-only (`readonly on`: writes are answered
+    /// unwillingToPerform, "operation restricted"), or writable again.
+    public func setReadOnly(_ readOnly: Bool) throws {
+        try halt()
+        let file = directory.appendingPathComponent("slapd.conf")
+        var text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\nreadonly on\n", with: "\n")
+        if readOnly { text += "readonly on\n" }
+        try Data(text.utf8).write(to: file)
+        try resume()
     }
 
     /// Runs `ldapmodify` (the reference client) against this server as the root DN.

@@ -43,6 +43,36 @@ import Testing
         #expect(try await store.read()["site-a"]?.sequence == 2)
     }
 
+    @Test func aClaimKeepsASecondAgentOutUntilTheStateMovesOn() async throws {
+        let slapd = try Slapd()
+        let connection = try await LDAPConnection.connect(
+            LDAPConnectionOptions(uri: slapd.uri), credentials: .simple(dn: slapd.rootDN, password: Array(slapd.rootPassword.utf8)))
+        let store = ReplicaStateStore(connection: connection, container: DN("ou=bridgehead,dc=example,dc=com")!)
+        try await store.ensureContainer()
+        let mine = SourceClaim(sequence: 1, time: Date(), holder: SourceClaim.holder(lockFile: "/run/a.lock"))
+        let theirs = SourceClaim(sequence: 1, time: Date(), holder: SourceClaim.holder(lockFile: "/run/b.lock"))
+        #expect(mine.holder != theirs.holder && SourceClaim(token: mine.token) == mine)
+        // Both read "no state"; the first claim creates it, the second fails.
+        try await connection.apply(store.claim("site-a", current: nil, claim: mine))
+        let second = try await connection.pipeline([store.claim("site-a", current: nil, claim: theirs)])[0]
+        #expect(second.code == .entryAlreadyExists)
+        var state = try #require(try await store.read()["site-a"])
+        #expect(state.sequence == 0 && state.claim == mine)
+        // A claim made from a state that is no longer current fails; the claimer's own update succeeds.
+        let stale = try await connection.pipeline([store.claim("site-a", current: ReplicaState(source: "site-a", sequence: 0), claim: theirs)])[0]
+        #expect(stale.code == .assertionFailed)
+        let wrongClaim = try await connection.pipeline([store.advance("site-a", from: 0, to: 1, messageID: "<m1@a>", claim: theirs)])[0]
+        #expect(wrongClaim.code == .assertionFailed, "only the claimer advances the state")
+        try await connection.apply(store.advance("site-a", from: 0, to: 1, messageID: "<m1@a>", claim: mine))
+        state = try #require(try await store.read()["site-a"])
+        #expect(state.sequence == 1 && state.messageID == "<m1@a>" && state.claim == nil)
+        // Claimed and given up: the identity before the claim comes back.
+        let next = SourceClaim(sequence: 2, time: Date(), holder: mine.holder)
+        try await connection.apply(store.claim("site-a", current: state, claim: next))
+        try await connection.apply(store.release("site-a", claim: next, restoring: "<m1@a>"))
+        #expect(try await store.read()["site-a"] == state)
+    }
+
     @Test func containerMustBeAnOUToBeCreated() async throws {
         let slapd = try Slapd()
         let connection = try await LDAPConnection.connect(

@@ -41,12 +41,16 @@ struct StatusCommand: AsyncParsableCommand {
         var out = ""
         for source in status.sources {
             out += "\(source.source): "
-            if let sequence = source.lastSequence {
+            if let sequence = source.lastSequence, sequence > 0 {
                 out += "last applied #\(sequence)"
                 if let applied = source.lastApplied { out += " at \(ISO8601DateFormatter().string(from: applied))" }
-                if let id = source.lastMessageID { out += " (\(ReportText.safe(id)))" }
+                if let id = source.lastMessageID, SourceClaim(token: id) == nil { out += " (\(ReportText.safe(id)))" }
             } else {
                 out += "nothing applied yet"
+            }
+            if let claim = source.lastMessageID.flatMap(SourceClaim.init(token:)) {
+                out += "; #\(claim.sequence) being applied by \(claim.holder) since \(ISO8601DateFormatter().string(from: claim.time))"
+                out += " (or that agent stopped midway: the next run takes it over)"
             }
             out += "\n  in the drop: \(source.ready) ready"
             if source.held > 0 {
