@@ -123,6 +123,11 @@ let package = Package(
             dependencies: ["Replication", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
             swiftSettings: strict
         ),
+        // The fuzz entry points (one function per parser of outside input), and their corpus replayed as tests.
+        .target(
+            name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Replication"],
+            path: "Fuzz/Entries", swiftSettings: strict),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries"], swiftSettings: strict),
         .testTarget(
             name: "BridgeheadCLITests",
             dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "Replication", "TestSupport"],
@@ -131,3 +136,15 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer programs, one per entry point: built only by scripts/fuzz, which sets BRIDGEHEAD_FUZZ and
+// builds with `--sanitize fuzzer --sanitize address` (libFuzzer brings main(), so these are parsed as
+// libraries).
+if Context.environment["BRIDGEHEAD_FUZZ"] != nil {
+    for name in ["ldif", "dn", "filter", "mime", "smime", "address", "imap", "configuration"] {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: ["FuzzEntries"], path: "Fuzz/Targets/\(name)",
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -153,6 +153,13 @@ public struct SMIMEVerifier: Sendable {
         }
     }
 
+    /// What the verifier makes of a signature part's bytes before it checks anything: OpenSSL's
+    /// harmless differences removed, the certificates bounded and cut to one chain (none trusted).
+    /// For tools and the fuzz target; `verify` does the same.
+    public static func boundedSignature(_ der: [UInt8], limits: SignatureLimits = .default) throws(SMIMEError) -> [UInt8] {
+        try SignerChain.bound(acceptingOpenSSL(der), anchors: [], limits: limits).signedData
+    }
+
     /// A signer that chains to a CA must be one the CA issued for e-mail signing to this source.
     private func checkBinding(_ signer: Certificate) throws(SMIMEError) {
         guard let signerAddresses else { return }
