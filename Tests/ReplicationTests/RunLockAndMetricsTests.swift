@@ -66,4 +66,48 @@ struct RunLockAndMetricsTests {
         }
         #expect(leftovers.isEmpty)
     }
+
+    @Test func linksAndDirectoriesOthersMayWriteAreRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-files-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let victim = folder.appendingPathComponent("victim").path
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+
+        // A lock file planted as a link to another file: refused, the other file untouched.
+        let lock = folder.appendingPathComponent("lock").path
+        try FileManager.default.createSymbolicLink(atPath: lock, withDestinationPath: victim)
+        do {
+            _ = try RunLock(path: lock)
+            Issue.record("a symbolic link was taken as the lock")
+        } catch {
+            #expect("\(error)".contains("symbolic link"), "\(error)")
+        }
+        // The metrics textfile and the status file: a link at their name is replaced, not followed.
+        let metrics = folder.appendingPathComponent("bridgehead.prom").path
+        try FileManager.default.createSymbolicLink(atPath: metrics, withDestinationPath: victim)
+        try MetricsFile(path: metrics).write([MetricsFile.Metric(name: "x", help: "x", samples: [([:], 1)])])
+        let status = folder.appendingPathComponent("status.json").path
+        try FileManager.default.createSymbolicLink(atPath: status, withDestinationPath: victim)
+        try SafeFile.write(Array("{}".utf8), to: status)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        for path in [metrics, status] {
+            let type = try FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType
+            #expect(type == .typeRegular, "\(path) is a file of its own now")
+        }
+
+        // A directory anyone may write (and not sticky): someone could swap the files; refused.
+        let shared = folder.appendingPathComponent("shared")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
+        chmod(shared.path, 0o777)
+        #expect(throws: RunLock.Failure.self) { try RunLock(path: shared.appendingPathComponent("lock").path) }
+        #expect(throws: SafeFile.Failure.self) { try SafeFile.write([1], to: shared.appendingPathComponent("status.json").path) }
+        // Sticky, like /run/lock and /tmp: fine.
+        chmod(shared.path, 0o1777)
+        let lockInSticky = try RunLock(path: shared.appendingPathComponent("lock").path)
+        lockInSticky.release()
+        #expect(SafeFile.exposure(of: victim) != nil, "a 0644 file is readable by others")
+        chmod(victim, 0o600)
+        #expect(SafeFile.exposure(of: victim) == nil)
+    }
 }
