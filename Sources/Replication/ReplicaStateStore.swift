@@ -122,14 +122,8 @@ public struct ReplicaStateStore: Sendable {
     /// sequence 0). It fails (assertionFailed, or entryAlreadyExists) when the state moved meanwhile.
     public func claim(_ source: String, current: ReplicaState?, claim: SourceClaim) -> ChangeRecord {
         guard let current else {
-            return .add(
-                Entry(
-                    dn: entryDN(source),
-                    attributes: [
-                        Attribute("objectClass", strings: ["bridgeheadReplicaState"]), Attribute("cn", strings: [source]),
-                        Attribute("bridgeheadSourceID", strings: [source]), Attribute("bridgeheadSequence", strings: ["0"]),
-                        Attribute("bridgeheadMessageID", strings: [claim.token]),
-                    ]))
+            return newEntry(
+                source, [Attribute("bridgeheadSequence", strings: ["0"]), Attribute("bridgeheadMessageID", strings: [claim.token])])
         }
         let sameID: Filter = current.messageID.map { .equality("bridgeheadMessageID", $0) } ?? .not(.present("bridgeheadMessageID"))
         return ChangeRecord(
@@ -159,20 +153,23 @@ public struct ReplicaStateStore: Sendable {
             Attribute("bridgeheadSequence", strings: [String(sequence)]), Attribute("bridgeheadAppliedTime", strings: [Self.formatTime(time)]),
         ]
         if let messageID { values.append(Attribute("bridgeheadMessageID", strings: [messageID])) }
-        guard let previous else {
-            return .add(
-                Entry(
-                    dn: entryDN(source),
-                    attributes: [
-                        Attribute("objectClass", strings: ["bridgeheadReplicaState"]), Attribute("cn", strings: [source]),
-                        Attribute("bridgeheadSourceID", strings: [source]),
-                    ] + values))
-        }
+        guard let previous else { return newEntry(source, values) }
         var assertion: Filter = .equality("bridgeheadSequence", String(previous))
         if let claim { assertion = .and([assertion, .equality("bridgeheadMessageID", claim.token)]) }
         return ChangeRecord(
             dn: entryDN(source), change: .modify(values.map { Modification(.replace, $0.description, values: $0.values) }),
             controls: [.assertion(assertion)])
+    }
+
+    /// The add of a source's state entry holding `values`.
+    private func newEntry(_ source: String, _ values: [Attribute]) -> ChangeRecord {
+        .add(
+            Entry(
+                dn: entryDN(source),
+                attributes: [
+                    Attribute("objectClass", strings: ["bridgeheadReplicaState"]), Attribute("cn", strings: [source]),
+                    Attribute("bridgeheadSourceID", strings: [source]),
+                ] + values))
     }
 
     // GeneralizedTime, UTC: 20261129093000Z

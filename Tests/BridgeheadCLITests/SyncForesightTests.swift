@@ -1,5 +1,6 @@
 import Foundation
 import LDAPModel
+import Replication
 import TestSupport
 import Testing
 
@@ -10,39 +11,6 @@ import Testing
 /// MSXCHNGE and EX; site B names site A's people; two messages name what is gone).
 @Suite(.serialized) struct SyncForesightTests {
     static let fixtures = CLITests.root.appendingPathComponent("Tests/BridgeheadCLITests/Fixtures/foresight")
-
-    /// A report as `--format json` writes it, with everything that must agree between the two runs.
-    struct Report: Decodable {
-        struct Message: Decodable, Equatable {
-            var id: String
-            var outcome: String
-            var reason: String?
-            var source: String?
-            var sequence: Int?
-            var changes: [Change]
-            var unchanged: Int
-        }
-        struct Change: Decodable, Equatable {
-            struct Values: Decodable, Equatable {
-                var attribute: String
-                var added: [String]
-                var removed: [String]
-            }
-            struct Reference: Decodable, Equatable {
-                var attribute: String
-                var address: String
-                var dn: String
-                var via: String
-            }
-            var operation: String
-            var dn: String
-            var newDN: String?
-            var record: Int
-            var values: [Values]
-            var references: [Reference]
-        }
-        var messages: [Message]
-    }
 
     func run(imap: Bool, transactions: Bool?) throws {
         let world = try SyncEndToEndTests.World(imap: imap, transactions: transactions)
@@ -61,14 +29,16 @@ import Testing
         #expect(try world.slapd.dump(attributes: ["*", "+"]) == before, "the dry run wrote nothing")
         let real = try world.sync(["--format", "json"])
         #expect(dry.status == 1 && real.status == 1, "two quarantines, foreseen and made\n\(dry.stderr)\n\(real.stderr)")
-        let foreseen = try JSONDecoder().decode(Report.self, from: Data(dry.stdoutBytes))
-        let done = try JSONDecoder().decode(Report.self, from: Data(real.stdoutBytes))
+        let foreseen = try JSONDecoder().decode(RunReport.self, from: Data(dry.stdoutBytes))
+        let done = try JSONDecoder().decode(RunReport.self, from: Data(real.stdoutBytes))
 
         // Message by message, by source and sequence (IMAP ids are UIDs, which a dry run also reports).
-        func key(_ message: Report.Message) -> String { "\(message.source ?? "?") #\(message.sequence ?? 0)" }
+        func key(_ message: MessageReport) -> String { "\(message.source ?? "?") #\(message.sequence ?? 0)" }
         #expect(foreseen.messages.map(key) == done.messages.map(key), "the same messages, in the same order")
         for (dryMessage, realMessage) in zip(foreseen.messages, done.messages) {
-            #expect(dryMessage.outcome == realMessage.outcome, "\(key(realMessage)): foreseen \(dryMessage.outcome), done \(realMessage.outcome)")
+            #expect(
+                dryMessage.outcome == realMessage.outcome,
+                "\(key(realMessage)): foreseen \(dryMessage.outcome.rawValue), done \(realMessage.outcome.rawValue)")
             #expect(dryMessage.reason == realMessage.reason, "\(key(realMessage)): reasons differ")
             #expect(dryMessage.changes == realMessage.changes, "\(key(realMessage)): planned changes differ")
             #expect(dryMessage.unchanged == realMessage.unchanged)
@@ -77,11 +47,11 @@ import Testing
 
         let outcomes = Dictionary(uniqueKeysWithValues: done.messages.map { (key($0), $0) })
         for applied in ["site-a #1", "site-a #2", "site-a #3", "site-a #4", "site-b #1"] {
-            #expect(outcomes[applied]?.outcome == "applied", "\(applied): \(outcomes[applied]?.reason ?? "")")
+            #expect(outcomes[applied]?.outcome == .applied, "\(applied): \(outcomes[applied]?.reason ?? "")")
         }
-        #expect(outcomes["site-a #5"]?.outcome == "quarantined")
+        #expect(outcomes["site-a #5"]?.outcome == .quarantined)
         #expect(outcomes["site-a #5"]?.reason?.contains("'SMTP:frank@site-a.example.com' names no entry") == true, "\(done.messages)")
-        #expect(outcomes["site-b #2"]?.outcome == "quarantined")
+        #expect(outcomes["site-b #2"]?.outcome == .quarantined)
         #expect(outcomes["site-b #2"]?.reason?.contains("'SMTP:carol@site-a.example.com' names no entry") == true)
 
         // And each address went to the entry it names now.
