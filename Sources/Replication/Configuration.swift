@@ -123,6 +123,9 @@ public struct Configuration: Sendable {
     }
 
     public static func parse(_ text: String, path: String) throws(ConfigurationError) -> Configuration {
+        if let problem = TOMLGuard.check(text) {
+            throw ConfigurationError(file: path, reason: "line \(problem.line), column \(problem.column): \(problem.reason)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -34,6 +34,11 @@ struct ConfigurationTests {
         ("[ldap]\nuri = ", nil, "line 2"),
         ("ldap = 3\n", "ldap", "a table"),
         ("[ldap]\nuri = \"ldap://ldap.example.com\"\n", "ldap.uri", "in the clear"),
+        // What TOMLKit's parser would crash on (found by scripts/fuzz configuration): refused first.
+        ("[é]\nx = 1\n", nil, "line 1, column 2: a table name must start with"),
+        ("[ldap]\nuri = \"ldapi:///\"\n[[=x]]\n", nil, "line 3, column 3: a table name"),
+        ("[#]\n", nil, "a table name"),
+        ("x = 1 \u{1B}\n", nil, "line 1, column 7: U+001B may stand only inside a string"),
         ("[ldap]\nuri = \"ldap://127.0.0.1 ldap://10.0.0.1:389\"\n", "ldap.uri", "ldap:// to 10.0.0.1"),
         ("[ldap]\nuri = \"ldap:///\"\n", "ldap.uri", "the default host"),
         ("[ldap]\nuri = \"ldapi:///\"\n[agent]\nid = \"Site B\"\n", "agent.id", "[a-z0-9._-]+"),
@@ -92,5 +97,26 @@ struct ConfigurationTests {
             "[ldap]\nuri = \"ldapi:///\"\n[mail]\nimap_url = \"imap://mail.example.com/INBOX\"\nimap_user = \"u\"\n"
                 + "imap_password_file = \"/etc/hostname\"\nimap_allow_plaintext = true\n", path: "/b.toml")
         #expect(throws: ConfigurationError.self) { try imap.makeDrop() }
+    }
+
+    @Test func theGuardLetsThroughWhatTOMLAllows() throws {
+        let text = """
+            # a comment with [é] in it
+            [ldap]
+            uri = "ldapi:///" # trailing [comment]
+            state_dn = "ou=bridgehead,dc=example,dc=com"
+            [[source]]
+            id = "site-a"
+            addresses = [
+              "dra@site-a.example.com",  # [not a table]
+              'EX:/o=Org/ou=Site Ä',
+            ]
+            naming = [{ from = "ou=SiteA,o=Org", to = "ou=Münster,dc=example,dc=com" }]
+
+            """
+        #expect(throws: Never.self) { try Configuration.parse(text, path: "/b.toml") }
+        // A multi-line string may hold brackets at the start of a line.
+        let multi = "[ldap]\nuri = \"ldapi:///\"\n[agent]\naddresses = [\"\"\"\n[é]\"\"\"]\n"
+        #expect(throws: Never.self) { try Configuration.parse(multi, path: "/b.toml") }
     }
 }

@@ -59,7 +59,7 @@ struct DecodeCommand: AsyncParsableCommand {
         do {
             decoded = try await decoder.decode(bytes)
         } catch {
-            printError("\(file): \(error)")
+            printError("\(file): \(ReportText.safe("\(error)"))")
             throw Exit.dataError
         }
         switch format {
@@ -73,11 +73,11 @@ struct DecodeCommand: AsyncParsableCommand {
                 source:     \(report.source)
                 sequence:   \(report.sequence)
                 kind:       \(report.kind)
-                signer:     \(report.signer.subject) (issuer \(report.signer.issuer), serial \(report.signer.serial), valid until \(report.signer.notAfter))
+                signer:     \(ReportText.safe(report.signer.subject)) (issuer \(ReportText.safe(report.signer.issuer)), serial \(report.signer.serial), valid until \(report.signer.notAfter))
 
                 """
-            if let id = report.messageID { text += "message-id: \(id)\n" }
-            if let from = report.from { text += "from:       \(from)\n" }
+            if let id = report.messageID { text += "message-id: \(ReportText.safe(id))\n" }
+            if let from = report.from { text += "from:       \(ReportText.safe(from))\n" }
             text += "records:    \(report.records)\n\n"
             FileHandleOutput.write(text, to: 1)
             FileHandleOutput.write(LDIFWriter().render(decoded.message.records), to: 1)
