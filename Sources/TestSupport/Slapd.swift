@@ -208,16 +208,16 @@ public enum Command {
         try process.run()
         if let input { inPipe.fileHandleForWriting.write(Data(input)) }
         try? inPipe.fileHandleForWriting.close()
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        let group = DispatchGroup()
+        // Read both pipes concurrently so neither fills up and blocks the child; on a
+        // thread of its own, not dispatch's pool, which Swift concurrency shares.
+        let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
+        Thread {
             errData = errPipe.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
+            done.signal()
+        }.start()
         let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        done.wait()
         process.waitUntilExit()
         return Output(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The built `bridgehead` executable, run as a user would run it.
-@Suite(.serialized) struct CLITests {
+@Suite(.serialized, .ownThread) struct CLITests {
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bridgehead").path
     static let root = Slapd.repositoryRoot
 
@@ -83,7 +83,7 @@ import Testing
 }
 
 /// `bridgehead compose` and `bridgehead decode`, with certificates made by openssl.
-@Suite(.serialized) struct MessageCommandTests {
+@Suite(.serialized, .ownThread) struct MessageCommandTests {
     let pki: TestPKI
     init() throws { pki = try TestPKI() }
 
@@ -148,7 +148,7 @@ import Testing
 }
 
 /// `bridgehead address`, offline.
-struct AddressCommandTests {
+@Suite(.ownThread) struct AddressCommandTests {
     private func run(_ arguments: [String]) throws -> Command.Output { try Command.run(CLITests.binary, arguments) }
 
     @Test func jsonReport() throws {
@@ -175,7 +175,7 @@ struct AddressCommandTests {
 }
 
 /// `bridgehead resolve`, against a real slapd.
-struct ResolveCommandTests {
+@Suite(.ownThread) struct ResolveCommandTests {
     @Test func resolvesAndExplains() throws {
         let slapd = try Slapd(seedLDIF: Slapd.recipients)
         let config = slapd.directory.appendingPathComponent("bridgehead.toml").path

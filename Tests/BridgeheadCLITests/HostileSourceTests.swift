@@ -5,7 +5,7 @@ import Testing
 
 /// A hostile or compromised source, with a valid signature: each attack is a signed message, and each
 /// ends in the quarantine with its reason, the directory unchanged, and the run going on.
-@Suite(.serialized) struct HostileSourceTests {
+@Suite(.serialized, .ownThread) struct HostileSourceTests {
     /// site-h: pinned to site-c's certificate, writes under ou=site-h, may never write userPassword.
     static let hostile = """
         [[source]]

@@ -9,7 +9,7 @@ import Testing
 /// each, every time on a fresh nosync slapd; every run ends equal to the ldapmodify oracle, and slapd
 /// is alive after every run and every kill. (With transactions on, slapd 2.5.13 died in 3 of 8 such
 /// undisturbed runs: docs/slapd-transactions.md, finding 4.) No slapd is ever started again here.
-@Suite(.serialized) struct SyncCrashSeriesTests {
+@Suite(.serialized, .ownThread) struct SyncCrashSeriesTests {
     static let workload = ReplicationWorkload(changes: 20_000, perMessage: 500)
 
     /// A workload's messages signed once (every run gets the same bytes), and its oracle.

@@ -130,7 +130,7 @@ struct GeneratedHistory {
 
 /// The real run killed with SIGKILL at 20 instants spread over its length, then run again to the
 /// end: each time the directory equals the oracle and every message is in exactly one place.
-@Suite(.serialized) struct SyncCrashTests {
+@Suite(.serialized, .ownThread) struct SyncCrashTests {
     /// With the default (no transactions on OpenLDAP). The transactional path is not killed here:
     /// slapd 2.5.13 can crash when a client dies inside a transaction, which is why it is off.
     @Test func killedAtTwentyInstantsAndRunAgainEndsLikeTheOracle() throws {

@@ -9,7 +9,7 @@ import Testing
 /// `bridgehead sync` end to end: messages signed by `openssl cms -sign`, delivered to a Maildir or a
 /// real Dovecot, applied to a real slapd; the result is compared with an oracle — the valid changes
 /// applied in order by `ldapmodify` to a second fresh slapd (Fixtures/sync/oracle.ldif).
-@Suite(.serialized) struct SyncEndToEndTests {
+@Suite(.serialized, .ownThread) struct SyncEndToEndTests {
     static let fixtures = CLITests.root.appendingPathComponent("Tests/BridgeheadCLITests/Fixtures/sync")
 
     /// The servers, keys, drop and configuration of one scenario.

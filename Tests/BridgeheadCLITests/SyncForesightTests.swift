@@ -9,7 +9,7 @@ import Testing
 /// resolution must see the run's planned effects (Fixtures/foresight: site A creates people, then a
 /// group naming them by SMTP, IMCEAEX and X.400; re-addresses, deletes, moves; names them by
 /// MSXCHNGE and EX; site B names site A's people; two messages name what is gone).
-@Suite(.serialized) struct SyncForesightTests {
+@Suite(.serialized, .ownThread) struct SyncForesightTests {
     static let fixtures = CLITests.root.appendingPathComponent("Tests/BridgeheadCLITests/Fixtures/foresight")
 
     func run(imap: Bool, transactions: Bool?) throws {

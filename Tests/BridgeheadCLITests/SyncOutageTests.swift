@@ -8,7 +8,7 @@ import Testing
 /// mid-move, a full or read-only Maildir, a stop signal, two agents at once, a busy or read-only
 /// server. Each run ends with a documented exit code, every message is in exactly one place, nothing
 /// is applied twice, and the next run converges to the ldapmodify oracle.
-@Suite(.serialized) struct SyncOutageTests {
+@Suite(.serialized, .ownThread) struct SyncOutageTests {
     /// 4,000 changes in 16 messages of 250: long enough to interrupt, short enough to repeat.
     static let workload = ReplicationWorkload(changes: 4_000, perMessage: 250)
     typealias Trial = SyncCrashSeriesTests.Trial

@@ -4,7 +4,7 @@ import LDAPModel
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct ConnectTests {
+@Suite(.serialized, .ownThread) struct ConnectTests {
     @Test func simpleBindAndWhoAmI() async throws {
         let slapd = try Slapd()
         let connection = try await slapd.rootConnection()

@@ -3,7 +3,7 @@ import LDAPModel
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct OperationTests {
+@Suite(.serialized, .ownThread) struct OperationTests {
     @Test func addModifyRenameDelete() async throws {
         let slapd = try Slapd()
         let connection = try await slapd.rootConnection()

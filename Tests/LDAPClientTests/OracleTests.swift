@@ -7,7 +7,7 @@ import Testing
 
 /// The same change-record corpus applied through LDAPClient to one slapd and with ldapmodify to another
 /// must leave identical directories.
-struct OracleTests {
+@Suite(.ownThread) struct OracleTests {
     @Test func corpusThroughLDAPClientEqualsLdapmodify() async throws {
         let corpus = Fixtures.path("oracle-corpus.ldif")
         let ours = try Slapd()

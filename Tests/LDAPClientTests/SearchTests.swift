@@ -3,7 +3,7 @@ import LDAPModel
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct SearchTests {
+@Suite(.serialized, .ownThread) struct SearchTests {
     @Test func rootDSEAndSubschema() async throws {
         let slapd = try Slapd()
         let connection = try await slapd.rootConnection()

@@ -3,7 +3,7 @@ import MailDrop
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct IMAPDropTests {
+@Suite(.serialized, .ownThread) struct IMAPDropTests {
     private func deliver(_ dovecot: Dovecot, _ count: Int, size: Int = 0) throws -> [[UInt8]] {
         try (1...count).map { index in
             var bytes = Array("From: a@example.com\r\nSubject: message \(index)\r\nMessage-ID: <m\(index)@example.com>\r\n\r\nbody \(index)\r\n".utf8)

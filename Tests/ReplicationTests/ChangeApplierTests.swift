@@ -6,7 +6,7 @@ import Replication
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct ChangeApplierTests {
+@Suite(.serialized, .ownThread) struct ChangeApplierTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../LDAPClientTests/Fixtures/oracle-corpus.ldif").standardizedFileURL.path
 
@@ -90,7 +90,7 @@ import Testing
 }
 
 /// The slapd 2.5 transaction pitfalls of docs/slapd-transactions.md, driven through the applier.
-@Suite(.serialized) struct TransactionPitfallTests {
+@Suite(.serialized, .ownThread) struct TransactionPitfallTests {
     @Test func deletesAndMovesAreAppliedOutsideTransactions() async throws {
         let slapd = try Slapd()
         let ldif = """

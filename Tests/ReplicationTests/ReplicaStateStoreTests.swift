@@ -5,7 +5,7 @@ import Replication
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct ReplicaStateStoreTests {
+@Suite(.serialized, .ownThread) struct ReplicaStateStoreTests {
     @Test func advancesInTheSameTransactionAndOnlyFromTheStateItSaw() async throws {
         let slapd = try Slapd()
         let connection = try await LDAPConnection.connect(

@@ -3,7 +3,7 @@ import Replication
 import TestSupport
 import Testing
 
-struct RunLockAndMetricsTests {
+@Suite(.ownThread) struct RunLockAndMetricsTests {
     @Test func aSecondRunIsRefusedAtOnce() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-lock-\(UUID().uuidString)/lock").path
         let first = try RunLock(path: path)
