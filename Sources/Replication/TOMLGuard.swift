@@ -7,7 +7,8 @@
 /// - a table header (`[name]`, `[[name]]` at the start of a line, outside an array) whose name does
 ///   not start with a letter, a digit, `_`, `-` or a quote;
 /// - outside strings and comments, any character that is not printable ASCII, a tab or a line break
-///   (TOML 1.0 keys and values outside strings are ASCII).
+///   (TOML 1.0 keys and values outside strings are ASCII);
+/// - a `}` closing an array or a `]` an inline table (`a = [1,}]` stops toml++ the same way).
 enum TOMLGuard {
     struct Problem: Sendable, Hashable {
         var line: Int
@@ -24,7 +25,7 @@ enum TOMLGuard {
         var index = 0
         var line = 1
         var lineStart = 0
-        var depth = 0  // open arrays and inline tables of a value
+        var open: [(bracket: Unicode.Scalar, line: Int)] = []  // the arrays and inline tables of a value, innermost last
         var atLineStart = true  // only white space so far on this line
         func problem(_ reason: String) -> Problem { Problem(line: line, column: index - lineStart + 1, reason: reason) }
         func starts(_ prefix: String) -> Bool {
@@ -53,7 +54,10 @@ enum TOMLGuard {
                 let close = triple ? String(scalar) + String(scalar) + String(scalar) : String(scalar)
                 index += triple ? 3 : 1
                 while index < scalars.count, !starts(close) {
-                    if scalar == "\"", scalars[index] == "\\" { index += 1 }  // an escape in a basic string
+                    if scalar == "\"", scalars[index] == "\\" {
+                        index += 1  // an escape in a basic string: the next character is part of it
+                        guard index < scalars.count else { break }
+                    }
                     if scalars[index] == "\n" {
                         guard triple else { return problem("a string in quotes ends before the end of its line") }
                         line += 1
@@ -64,7 +68,7 @@ enum TOMLGuard {
                 index += close.unicodeScalars.count
                 atLineStart = false
                 continue
-            case "[" where atLineStart && depth == 0:
+            case "[" where atLineStart && open.isEmpty:
                 // A table header: the name must start as TOML allows.
                 index += starts("[[") ? 2 : 1
                 while index < scalars.count, scalars[index] == " " || scalars[index] == "\t" { index += 1 }
@@ -78,9 +82,17 @@ enum TOMLGuard {
                 atLineStart = false
                 continue
             case "[", "{":
-                depth += 1
+                open.append((scalar, line))
             case "]", "}":
-                depth = max(depth - 1, 0)
+                // (A "]" with nothing open ends a table header.)
+                if let innermost = open.last {
+                    let closes: Unicode.Scalar = innermost.bracket == "[" ? "]" : "}"
+                    guard scalar == closes else {
+                        return problem(
+                            "'\(scalar)' cannot close the '\(innermost.bracket)' opened on line \(innermost.line); close it with '\(closes)'")
+                    }
+                    open.removeLast()
+                }
             default:
                 guard scalar.value >= 0x20, scalar.value < 0x7F else {
                     let hex = String(scalar.value, radix: 16, uppercase: true)

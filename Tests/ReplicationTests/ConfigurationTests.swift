@@ -38,6 +38,10 @@ struct ConfigurationTests {
         ("[é]\nx = 1\n", nil, "line 1, column 2: a table name must start with"),
         ("[ldap]\nuri = \"ldapi:///\"\n[[=x]]\n", nil, "line 3, column 3: a table name"),
         ("[#]\n", nil, "a table name"),
+        ("a = [1,}]\n", nil, "line 1, column 8: '}' cannot close the '[' opened on line 1"),
+        ("a = [\n  [1],  # a comment\n}]\n", nil, "line 3, column 1: '}' cannot close the '['"),
+        ("a = {b = [1}\n", nil, "'}' cannot close the '['"),
+        ("[ldap]\nuri = \"ldapi:///\\", nil, "line 2"),  // a string ending in its escape's backslash
         ("x = 1 \u{1B}\n", nil, "line 1, column 7: U+001B may stand only inside a string"),
         ("[ldap]\nuri = \"ldap://127.0.0.1 ldap://10.0.0.1:389\"\n", "ldap.uri", "ldap:// to 10.0.0.1"),
         ("[ldap]\nuri = \"ldap:///\"\n", "ldap.uri", "the default host"),
