@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "ReplicationTests",
             dependencies: ["Replication", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
-            swiftSettings: strict
+            exclude: ["Fixtures"], swiftSettings: strict
         ),
         // The fuzz entry points (one function per parser of outside input), and their corpus replayed as tests.
         .target(

@@ -12,6 +12,13 @@ public protocol MailDrop: Sendable {
     /// The quarantine folder seen as a drop of its own: it lists and fetches the quarantined messages,
     /// and settling one as `.processed` releases it back into this drop for another try.
     func quarantine() -> any MailDrop
+    /// Ends what the drop holds open (IMAP: LOGOUT and the connection); it may be used again after.
+    func close() async
+}
+
+extension MailDrop {
+    /// A drop that holds nothing open (a Maildir) has nothing to close.
+    public func close() async {}
 }
 
 /// One message in a drop: an identifier stable while it waits, and where it is.

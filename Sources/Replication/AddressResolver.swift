@@ -36,7 +36,7 @@ public enum Resolution: Sendable, Hashable {
 /// the run found it, so that a dry run — which writes nothing — resolves exactly as the real run does.
 /// What the searches find is kept for the life of the resolver (one run).
 public actor AddressResolver {
-    public let connection: LDAPConnection
+    public let directory: any DirectoryReading
     public let base: DN
     public let attributes: [String]
     public let naming: [NamingRule]
@@ -58,10 +58,10 @@ public actor AddressResolver {
     }
 
     public init(
-        connection: LDAPConnection, base: DN, attributes: [String] = ["mail", "proxyAddresses", "legacyExchangeDN"],
+        directory: any DirectoryReading, base: DN, attributes: [String] = ["mail", "proxyAddresses", "legacyExchangeDN"],
         naming: [NamingRule] = [], scope: [DN] = []
     ) {
-        self.connection = connection
+        self.directory = directory
         self.base = base
         self.attributes = attributes
         self.naming = naming
@@ -139,7 +139,7 @@ public actor AddressResolver {
             let known = try await overlay.view.load(targets)
             return Set(targets.map(\.normalized).filter { (known[$0] ?? nil) == nil })
         }
-        let read = try await connection.read(targets, attributes: ["1.1"], window: 64)
+        let read = try await directory.entries(at: targets, attributes: ["1.1"])
         return Set(zip(targets, read).filter { $0.1 == nil }.map { $0.0.normalized })
     }
 
@@ -187,9 +187,7 @@ public actor AddressResolver {
         let filters = addresses.flatMap(terms)
         guard !filters.isEmpty else { return }
         searches += 1
-        let entries = try await connection.search(
-            SearchRequest(
-                base: base, scope: .subtree, filter: filters.count == 1 ? filters[0] : .or(filters), attributes: attributes, pageSize: 500))
+        let entries = try await directory.entries(under: base, matching: filters.count == 1 ? filters[0] : .or(filters), attributes: attributes)
         for entry in entries {
             for (canonical, via) in Self.forms(of: entry, attributes: attributes) where wanted.contains(canonical) {
                 found[canonical, default: []].append(Holder(dn: entry.dn, via: via))

@@ -82,7 +82,7 @@ extension SyncEngine {
     public func status(now: Date = Date()) async throws(SyncError) -> StatusReport {
         let context = try await prepare(dryRun: true)
         let candidates = try await read(context, now: now)
-        let decisions = Self.sequence(candidates, context.states)
+        let decisions = Sequencer.plan(Self.sequencerMessages(candidates), lastApplied: context.states.mapValues(\.sequence))
         var sources: [String: SourceStatus] = [:]
         for settings in configuration.sources {
             let state = context.states[settings.id]
@@ -164,8 +164,11 @@ extension SyncEngine {
                 entry.reason = "valid now; it would wait for sequence \(last + 1) first (released, it is held until then)"
             } else {
                 let planned: Result<MessagePlan, PlanError>
-                do {
-                    planned = .success(try await context.planner(for: decoded.message.source).plan(decoded.message))
+                do throws(PlanError) {
+                    guard let planner = context.planner(for: decoded.message.source) else {
+                        throw .refused("source \(decoded.message.source) is not configured")
+                    }
+                    planned = .success(try await planner.plan(decoded.message))
                 } catch {
                     planned = .failure(error)
                 }

@@ -79,6 +79,15 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// The configuration file, for every command that reads one.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The configuration file (TOML).", valueName: "file"))
+    var config: String
+
+    /// The configuration, checked; a clear error and exit 78 when it is not usable.
+    func load() throws -> Configuration { try Exit.loadConfiguration(config) }
+}
+
 /// Diagnostics go to standard error.
 func printError(_ message: String) {
     var stderr = StandardError()

@@ -5,7 +5,7 @@ import Replication
 import TestSupport
 import Testing
 
-@Suite(.serialized) struct AddressResolverTests {
+@Suite(.serialized, .ownThread) struct AddressResolverTests {
     private func setUp() async throws -> (Slapd, LDAPConnection) {
         let slapd = try Slapd(seedLDIF: Slapd.recipients)
         let connection = try await LDAPConnection.connect(
@@ -15,7 +15,7 @@ import Testing
 
     @Test func everyFormOfOneMailboxInOneSearch() async throws {
         let (slapd, connection) = try await setUp()
-        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!)
+        let resolver = AddressResolver(directory: connection, base: DN(slapd.suffix)!)
         let jdoe = DN("cn=John Doe,ou=people,dc=example,dc=com")!
         let forms = [
             "SMTP:jdoe@SITE-B.example.com", "\"John Doe\" <john.doe@site-b.example.com>", "EX:/o=Org/ou=SiteB/cn=Recipients/cn=jdoe",
@@ -39,7 +39,7 @@ import Testing
     @Test func notFoundAmbiguousAndOutOfScopeAreDistinct() async throws {
         let (slapd, connection) = try await setUp()
         let base = DN(slapd.suffix)!
-        let resolver = AddressResolver(connection: connection, base: base, scope: [DN("ou=people,dc=example,dc=com")!])
+        let resolver = AddressResolver(directory: connection, base: base, scope: [DN("ou=people,dc=example,dc=com")!])
         let results = try await resolver.resolve([
             "SMTP:nobody@site-b.example.com", "SMTP:twins@site-b.example.com", "SMTP:admins@site-b.example.com", "garbage",
         ])
@@ -59,7 +59,7 @@ import Testing
     @Test func namingRulesComeFirst() async throws {
         let (slapd, connection) = try await setUp()
         let rule = NamingRule(from: DN("ou=SiteA,o=Org")!, to: DN("ou=people,dc=example,dc=com")!)
-        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!, naming: [rule])
+        let resolver = AddressResolver(directory: connection, base: DN(slapd.suffix)!, naming: [rule])
         let results = try await resolver.resolve([
             "cn=Ann Twin,ou=SiteA,o=Org", "EX:/o=Org/ou=SiteA/cn=Ann Twin", "cn=Elsewhere,ou=SiteC,o=Org",
         ])
@@ -72,7 +72,7 @@ import Testing
 
     @Test func aLaterSearchFindingTheSameEntryDoesNotMakeAnEarlierAddressAmbiguous() async throws {
         let (slapd, connection) = try await setUp()
-        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!)
+        let resolver = AddressResolver(directory: connection, base: DN(slapd.suffix)!)
         let jdoe = DN("cn=John Doe,ou=people,dc=example,dc=com")!
         let x400 = "X400:c=US;a= ;p=Org;o=SiteB;s=Doe;g=John;"
         #expect(try await resolver.resolve(x400) == .resolved(jdoe, via: "proxyAddresses"))
@@ -85,7 +85,7 @@ import Testing
         let (slapd, connection) = try await setUp()
         // Exchange keeps legacyExchangeDN when a mailbox moves: the rule's DN is gone, the address is not.
         let rule = NamingRule(from: DN("ou=SiteB,o=Org")!, to: DN("ou=people,dc=example,dc=com")!)
-        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!, naming: [rule])
+        let resolver = AddressResolver(directory: connection, base: DN(slapd.suffix)!, naming: [rule])
         let results = try await resolver.resolve(["EX:/o=Org/ou=SiteB/cn=Recipients/cn=jdoe", "cn=jdoe,cn=Recipients,ou=SiteB,o=Org"])
         #expect(results[0] == .resolved(DN("cn=John Doe,ou=people,dc=example,dc=com")!, via: "legacyExchangeDN"))
         #expect(
@@ -98,7 +98,7 @@ import Testing
     @Test func filterInjectionFindsNothingAndChangesNothing() async throws {
         let (slapd, connection) = try await setUp()
         let before = try slapd.dump()
-        let resolver = AddressResolver(connection: connection, base: DN(slapd.suffix)!)
+        let resolver = AddressResolver(directory: connection, base: DN(slapd.suffix)!)
         let hostile = ["SMTP:\"*)(mail=*\"@site-b.example.com", "SMTP:\"*\"@site-b.example.com", "FAX:*)(objectClass=*", "SIP:\\2a"]
         for result in try await resolver.resolve(hostile) {
             #expect(result == .notFound, "\(result)")

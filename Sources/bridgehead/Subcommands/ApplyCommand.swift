@@ -21,8 +21,7 @@ struct ApplyCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The configuration file (TOML).")
-    var config: String
+    @OptionGroup var configFile: ConfigOption
 
     @Option(help: "Records per transaction.")
     var batchSize = 50
@@ -44,7 +43,7 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         common.bootstrapLogging()
         let logger = Logger(label: "bridgehead")
-        let configuration = try Exit.loadConfiguration(config)
+        let configuration = try configFile.load()
         let source: any ByteSource
         do {
             source = file == "-" ? FileByteSource(handle: .standardInput) : try FileByteSource(path: file)
@@ -57,10 +56,16 @@ struct ApplyCommand: AsyncParsableCommand {
             connection: connection,
             options: .init(batchSize: batchSize, useTransactions: transactions ? nil : false, continueOnError: continueOnError),
             logger: logger)
+        let outcome: Result<ChangeApplier.Summary, any Error>
+        do {
+            outcome = .success(try await applier.apply(LDIFReader(source: source, options: .init(allowFileURLs: allowFileURLs))))
+        } catch {
+            outcome = .failure(error)
+        }
+        await connection.close()  // on every path
         let summary: ChangeApplier.Summary
         do {
-            summary = try await applier.apply(LDIFReader(source: source, options: .init(allowFileURLs: allowFileURLs)))
-            await connection.close()
+            summary = try outcome.get()
         } catch let error as LDIFError {
             printError("\(file):\(error)")
             throw Exit.dataError

@@ -23,8 +23,7 @@ struct ResolveCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The configuration file (TOML).")
-    var config: String
+    @OptionGroup var configFile: ConfigOption
 
     @Option(help: "Use the naming rules of this [[source]].")
     var source: String?
@@ -36,11 +35,11 @@ struct ResolveCommand: AsyncParsableCommand {
     var addresses: [String]
 
     func run() async throws {
-        let configuration = try Exit.loadConfiguration(config)
+        let configuration = try configFile.load()
         var naming: [NamingRule] = []
         if let source {
             guard let settings = configuration.sources.first(where: { $0.id == source }) else {
-                printError("\(config): no [[source]] with id = \"\(source)\"")
+                printError("\(configFile.config): no [[source]] with id = \"\(source)\"")
                 throw Exit.configuration
             }
             naming = settings.naming
@@ -48,13 +47,23 @@ struct ResolveCommand: AsyncParsableCommand {
         let connection = try await Exit.connect(configuration, logger: Logger(label: "bridgehead.resolve"))
         let results: [Resolution]
         do {
-            guard let base = try await configuration.searchBase(on: connection) else {
+            let resolved: Result<[Resolution]?, LDAPError>
+            do {
+                if let base = try await configuration.searchBase(on: connection) {
+                    let resolver = AddressResolver(directory: connection, base: base, attributes: configuration.resolve.attributes, naming: naming)
+                    resolved = .success(try await resolver.resolve(addresses))
+                } else {
+                    resolved = .success(nil)
+                }
+            } catch {
+                resolved = .failure(error)
+            }
+            await connection.close()  // on every path
+            guard let found = try resolved.get() else {
                 printError("the server names no naming context; set [resolve] base")
                 throw Exit.configuration
             }
-            let resolver = AddressResolver(connection: connection, base: base, attributes: configuration.resolve.attributes, naming: naming)
-            results = try await resolver.resolve(addresses)
-            await connection.close()
+            results = found
         } catch let error as LDAPError {
             throw Exit.report(error, refusal: Exit.configuration)
         }

@@ -18,8 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The configuration file (TOML).")
-    var config: String
+    @OptionGroup var configFile: ConfigOption
 
     @Option(help: "Output: text or json.")
     var format: AddressCommand.Format = .text
@@ -28,7 +27,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         common.bootstrapLogging()
-        let configuration = try Exit.loadConfiguration(config)
+        let configuration = try configFile.load()
         let now = Date()
         let status = try await Session.with(configuration, logger: Logger(label: "bridgehead.status"), readOnly: true) {
             engine async throws(SyncError) in
@@ -92,8 +91,7 @@ struct QuarantineCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(name: .long, help: "The configuration file (TOML).")
-        var config: String
+        @OptionGroup var configFile: ConfigOption
 
         @Option(help: "Output: text or json.")
         var format: AddressCommand.Format = .text
@@ -102,7 +100,7 @@ struct QuarantineCommand: AsyncParsableCommand {
 
         func run() async throws {
             common.bootstrapLogging()
-            let configuration = try Exit.loadConfiguration(config)
+            let configuration = try configFile.load()
             let messages = try await Session.with(configuration, logger: Logger(label: "bridgehead.quarantine")) { engine async throws(SyncError) in
                 try await engine.quarantined()
             }
@@ -123,7 +121,7 @@ struct QuarantineCommand: AsyncParsableCommand {
             out +=
                 messages.isEmpty
                 ? "The quarantine folder is empty.\n"
-                : "\(messages.count) quarantined; release one with: bridgehead quarantine release ID --config \(config)\n"
+                : "\(messages.count) quarantined; release one with: bridgehead quarantine release ID --config \(configFile.config)\n"
             FileHandleOutput.write(out, to: 1)
         }
     }
@@ -135,14 +133,13 @@ struct QuarantineCommand: AsyncParsableCommand {
         @Argument(help: "The message's id, as `bridgehead quarantine list` shows it.")
         var id: String
 
-        @Option(name: .long, help: "The configuration file (TOML).")
-        var config: String
+        @OptionGroup var configFile: ConfigOption
 
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
             common.bootstrapLogging()
-            let configuration = try Exit.loadConfiguration(config)
+            let configuration = try configFile.load()
             let released = try await Session.with(configuration, logger: Logger(label: "bridgehead.quarantine")) { engine async throws(SyncError) in
                 try await engine.release(id)
             }

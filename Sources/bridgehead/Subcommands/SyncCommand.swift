@@ -50,8 +50,7 @@ struct SyncCommand: AsyncParsableCommand {
         case text, ldif, json
     }
 
-    @Option(name: .long, help: "The configuration file (TOML).")
-    var config: String
+    @OptionGroup var configFile: ConfigOption
 
     @Flag(help: "Show what a run would change; change nothing.")
     var dryRun = false
@@ -84,7 +83,7 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         common.bootstrapLogging()
         let logger = Logger(label: "bridgehead.sync")
-        let configuration = try Exit.loadConfiguration(config)
+        let configuration = try configFile.load()
         // A dry run writes nothing, not even the lock file.
         var lock: RunLock?
         if !dryRun {
@@ -182,7 +181,7 @@ enum Session {
             result = .failure(error)
         }
         await connection.close()
-        if let imap = drop as? IMAPDrop { await imap.close() }
+        await drop.close()
         switch result {
         case .success(let value): return value
         case .failure(.ldap(let error)): throw Exit.report(error, refusal: Exit.unavailable)

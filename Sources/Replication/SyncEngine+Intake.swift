@@ -1,0 +1,98 @@
+import Addressing
+import Coding
+import Foundation
+import Logging
+import MIME
+import MailDrop
+
+/// Intake: the drop is listed and read; each message decoded, its signature verified against its
+/// source's certificate, its sender and destination checked. What fails is a candidate with the
+/// reason, quarantined by the run.
+extension SyncEngine {
+
+    /// Lists and reads the drop; decodes, verifies and identifies every message.
+    func read(_ context: Context, now: Date) async throws(SyncError) -> [Candidate] {
+        let references: [MessageReference]
+        do {
+            references = try await drop.list()
+        } catch {
+            throw .mail(error)
+        }
+        var candidates: [Candidate] = []
+        for (index, reference) in references.enumerated() {
+            // A drop that cannot say when a message came: its listing order stands in for arrival.
+            let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
+            switch try await fetch(reference, from: drop) {
+            case .some(.bytes(let bytes)):
+                candidates.append(await examine(bytes, reference: reference, context: context, now: now, received: arrival))
+            case .some(.refused(let refusal)):
+                candidates.append(Candidate(reference: reference, decoded: nil, refusal: refusal, received: arrival))
+            case .none: continue
+            }
+        }
+        return candidates
+    }
+
+    enum Fetched {
+        case bytes([UInt8])
+        case refused(String)
+    }
+
+    /// A message's bytes; or why it was not read (too large: it is refused unread, before a byte of
+    /// it is fetched, as the listing gives its size); nil when it vanished meanwhile.
+    func fetch(_ reference: MessageReference, from drop: any MailDrop) async throws(SyncError) -> Fetched? {
+        let limit = configuration.mail?.maxMessageBytes ?? MIMELimits.default.maxMessageSize
+        if let size = reference.size, size > UInt64(limit) {
+            return .refused("the message is \(size) bytes, more than [mail] max_message_bytes = \(limit); it was not read")
+        }
+        do {
+            let bytes = try await drop.fetch(reference)
+            guard bytes.count <= limit else {
+                return .refused("the message is \(bytes.count) bytes, more than [mail] max_message_bytes = \(limit)")
+            }
+            return .bytes(bytes)
+        } catch {
+            if error.kind == .vanished {
+                logger.notice("message vanished before it was read", metadata: ["message": "\(Text.printable(reference.id))"])
+                return nil
+            }
+            throw .mail(error)
+        }
+    }
+
+    func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate {
+        let received = received ?? reference.received ?? now
+        let decoded: DecodedMessage
+        do {
+            decoded = try await context.decoder.decode(bytes, at: now)
+        } catch {
+            return Candidate(reference: reference, decoded: nil, refusal: error.description, received: received)
+        }
+        guard let source = configuration.sources.first(where: { $0.id == decoded.message.source }) else {
+            return Candidate(reference: reference, decoded: nil, refusal: "source \(decoded.message.source) is not configured", received: received)
+        }
+        // A message meant for other receivers is not ours to apply (its Bridgehead-Destination is signed).
+        let destinations = decoded.message.destinations
+        if !destinations.isEmpty {
+            guard let me = configuration.agent.id else {
+                let reason =
+                    "the message is meant for \(destinations.joined(separator: ", ")); set [agent] id to this receiver's id to accept messages addressed to it"
+                return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
+            }
+            guard destinations.contains(me) else {
+                let reason = "the message is meant for \(destinations.joined(separator: ", ")), not for this receiver (\(me))"
+                return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
+            }
+        }
+        // The sender, in whatever form it came, must be one of the source's addresses.
+        if !source.addresses.isEmpty {
+            let from = decoded.from ?? ""
+            let sender = try? AddressParser.parse(from)
+            guard let sender, context.senders[source.id]?.contains(sender) == true else {
+                let reason = "sender '\(from)' is not an address of source \(source.id) (configured: \(source.addresses.joined(separator: ", ")))"
+                return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
+            }
+        }
+        return Candidate(reference: reference, decoded: decoded, refusal: nil, received: received)
+    }
+}
