@@ -3,7 +3,7 @@ import LDAPModel
 
 /// What planning and address resolution read from the directory, and nothing else: entries by DN,
 /// and subtree searches. `LDAPConnection` reads a server; the planner's unit tests read an in-memory
-/// directory (TestSupport's `MemoryDirectory`), so a plan can be checked without slapd.
+/// directory (`MemoryDirectory` in Tests/ReplicationTests), so a plan can be checked without slapd.
 public protocol DirectoryReading: Sendable {
     /// The entries at `dns`, one result per DN in order, nil where there is none. `attributes`:
     /// `["*"]` for all user attributes, `["1.1"]` for none (existence only).
