@@ -71,20 +71,39 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Configuration and the jobs the CLI runs.
+        // Replication message format 1: its headers and kinds, composing and signing one, decoding and
+        // verifying one (docs/message-format.md). Shared by the receiver and the publisher; pure.
+        .target(
+            name: "MessageFormat",
+            dependencies: ["LDAPModel", "LDIF", "MIME", "SMIME", .product(name: "X509", package: "swift-certificates")],
+            swiftSettings: strict),
+        // Process plumbing of a run: the lock, the stop request (signals), files written safely, the
+        // run record and the metrics textfile.
+        .target(name: "RunSupport", swiftSettings: strict),
+        // The configuration file: TOML to checked values, every check made when it is loaded (keys,
+        // DNs, URLs, the files it names, each source's certificate). Reads files, never the network.
+        .target(
+            name: "Config",
+            dependencies: [
+                "Coding", "LDAPModel", "Addressing", "SMIME", "MailDrop", "MessageFormat", "RunSupport",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict
+        ),
+        // The jobs the CLI runs: resolving, planning, applying, the sync run and its reports.
         .target(
             name: "Replication",
             dependencies: [
-                "Coding", "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop", "Addressing",
+                "Coding", "LDAPModel", "LDIF", "LDAPClient", "MIME", "SMIME", "MailDrop", "Addressing", "MessageFormat", "RunSupport", "Config",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "bridgehead",
             dependencies: [
-                "Replication", "Coding", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing", "MailDrop",
+                "Replication", "Coding", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing", "MailDrop", "MessageFormat",
+                "RunSupport", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -120,17 +139,17 @@ let package = Package(
         ),
         .testTarget(
             name: "ReplicationTests",
-            dependencies: ["Replication", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
+            dependencies: ["Replication", "MessageFormat", "RunSupport", "Config", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         // The fuzz entry points (one function per parser of outside input), and their corpus replayed as tests.
         .target(
-            name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Replication"],
+            name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Config"],
             path: "Fuzz/Entries", swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries"], swiftSettings: strict),
         .testTarget(
             name: "BridgeheadCLITests",
-            dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "Replication", "TestSupport"],
+            dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "Replication", "MessageFormat", "RunSupport", "Config", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

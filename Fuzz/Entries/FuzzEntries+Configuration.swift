@@ -1,4 +1,4 @@
-import Replication
+import Config
 
 extension FuzzEntries {
     /// The configuration reader (TOML, then every key checked): a file is accepted or refused with the
@@ -6,8 +6,7 @@ extension FuzzEntries {
     public static func configuration(_ bytes: [UInt8]) {
         do {
             let configuration = try Configuration.parse(String(decoding: bytes, as: UTF8.self), path: "/fuzz/bridgehead.toml")
-            _ = configuration.connectionOptions
-            _ = configuration.sources.map(\.policy)
+            _ = configuration.sources.map(\.signerAddresses)
         } catch {
             precondition(error.description.hasPrefix("/fuzz/bridgehead.toml: "))
         }

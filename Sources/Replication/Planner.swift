@@ -1,7 +1,9 @@
+import Config
 import Foundation
 import LDAPClient
 import LDAPModel
 import LDIF
+import MessageFormat
 
 /// Turns one message into a plan: maps its DNs into our namespace, resolves its references, checks
 /// the source's policy, reads the live entries and keeps only what changes them. The same plan is
@@ -17,9 +19,9 @@ public struct Planner: Sendable {
     let names: SchemaNames
 
     /// The auxiliary class and attribute that mark an entry as a source's.
-    static let replicatedClass = "bridgeheadReplicated"
-    static let ownerAttribute = "bridgeheadOwner"
-    static let owner = AttributeDescription(type: ownerAttribute)
+    static let replicatedClass = BridgeheadSchema.replicated
+    static let ownerAttribute = BridgeheadSchema.owner.type
+    static let owner = BridgeheadSchema.owner
 
     /// The source recorded as the entry's owner.
     static func owner(of entry: Entry?) -> String? { entry?.strings(owner).first }

@@ -1,6 +1,7 @@
 import Foundation
 import LDAPClient
 import LDAPModel
+import MessageFormat
 
 #if canImport(Glibc)
     import Glibc
@@ -98,21 +99,21 @@ public struct ReplicaStateStore: Sendable {
     /// Every source's state.
     public func read() async throws(LDAPError) -> [String: ReplicaState] {
         let entries = try await connection.search(
-            SearchRequest(base: container, scope: .oneLevel, filter: .equality("objectClass", "bridgeheadReplicaState"), pageSize: 500))
+            SearchRequest(base: container, scope: .oneLevel, filter: .equality("objectClass", BridgeheadSchema.replicaState), pageSize: 500))
         var states: [String: ReplicaState] = [:]
         for entry in entries {
-            guard let source = entry.strings("bridgeheadSourceID").first else { continue }
+            guard let source = entry.strings(BridgeheadSchema.sourceID).first else { continue }
             // A state the agent cannot read must stop it: read as "nothing applied", every message
             // would be planned again from the first.
-            let text = entry.strings("bridgeheadSequence").first ?? ""
+            let text = entry.strings(BridgeheadSchema.sequence).first ?? ""
             guard let sequence = UInt64(text), sequence <= ReplicationMessage.maxSequence else {
                 throw LDAPError(
                     code: .other, diagnosticMessage: "bridgeheadSequence '\(text.prefix(40))' is not a sequence number; correct it with ldapmodify",
                     operation: "read the state of source \(source) at \(entry.dn)")
             }
             states[source] = ReplicaState(
-                source: source, sequence: sequence, messageID: entry.strings("bridgeheadMessageID").first,
-                applied: entry.strings("bridgeheadAppliedTime").first.flatMap(Self.parseTime))
+                source: source, sequence: sequence, messageID: entry.strings(BridgeheadSchema.messageID).first,
+                applied: entry.strings(BridgeheadSchema.appliedTime).first.flatMap(Self.parseTime))
         }
         return states
     }
@@ -123,12 +124,12 @@ public struct ReplicaStateStore: Sendable {
     public func claim(_ source: String, current: ReplicaState?, claim: SourceClaim) -> ChangeRecord {
         guard let current else {
             return newEntry(
-                source, [Attribute("bridgeheadSequence", strings: ["0"]), Attribute("bridgeheadMessageID", strings: [claim.token])])
+                source, [Attribute(BridgeheadSchema.sequence, strings: ["0"]), Attribute(BridgeheadSchema.messageID, strings: [claim.token])])
         }
-        let sameID: Filter = current.messageID.map { .equality("bridgeheadMessageID", $0) } ?? .not(.present("bridgeheadMessageID"))
+        let sameID: Filter = current.messageID.map { .equality(BridgeheadSchema.messageID, $0) } ?? .not(.present(BridgeheadSchema.messageID))
         return ChangeRecord(
-            dn: entryDN(source), change: .modify([Modification(.replace, "bridgeheadMessageID", strings: [claim.token])]),
-            controls: [.assertion(.and([.equality("bridgeheadSequence", String(current.sequence)), sameID]))])
+            dn: entryDN(source), change: .modify([Modification(.replace, BridgeheadSchema.messageID, strings: [claim.token])]),
+            controls: [.assertion(.and([.equality(BridgeheadSchema.sequence, String(current.sequence)), sameID]))])
     }
 
     /// The change that gives up a claim (a message refused, or a run stopped), restoring the identity
@@ -137,9 +138,10 @@ public struct ReplicaStateStore: Sendable {
         ChangeRecord(
             dn: entryDN(source),
             change: .modify([
-                messageID.map { Modification(.replace, "bridgeheadMessageID", strings: [$0]) } ?? Modification(.delete, "bridgeheadMessageID")
+                messageID.map { Modification(.replace, BridgeheadSchema.messageID, strings: [$0]) }
+                    ?? Modification(.delete, BridgeheadSchema.messageID)
             ]),
-            controls: [.assertion(.equality("bridgeheadMessageID", claim.token))])
+            controls: [.assertion(.equality(BridgeheadSchema.messageID, claim.token))])
     }
 
     /// The change that records `sequence` as applied — to send in the same transaction as the message's
@@ -150,12 +152,13 @@ public struct ReplicaStateStore: Sendable {
         _ source: String, from previous: UInt64?, to sequence: UInt64, messageID: String?, at time: Date = Date(), claim: SourceClaim? = nil
     ) -> ChangeRecord {
         var values = [
-            Attribute("bridgeheadSequence", strings: [String(sequence)]), Attribute("bridgeheadAppliedTime", strings: [Self.formatTime(time)]),
+            Attribute(BridgeheadSchema.sequence, strings: [String(sequence)]),
+            Attribute(BridgeheadSchema.appliedTime, strings: [Self.formatTime(time)]),
         ]
-        if let messageID { values.append(Attribute("bridgeheadMessageID", strings: [messageID])) }
+        if let messageID { values.append(Attribute(BridgeheadSchema.messageID, strings: [messageID])) }
         guard let previous else { return newEntry(source, values) }
-        var assertion: Filter = .equality("bridgeheadSequence", String(previous))
-        if let claim { assertion = .and([assertion, .equality("bridgeheadMessageID", claim.token)]) }
+        var assertion: Filter = .equality(BridgeheadSchema.sequence, String(previous))
+        if let claim { assertion = .and([assertion, .equality(BridgeheadSchema.messageID, claim.token)]) }
         return ChangeRecord(
             dn: entryDN(source), change: .modify(values.map { Modification(.replace, $0.description, values: $0.values) }),
             controls: [.assertion(assertion)])
@@ -167,8 +170,8 @@ public struct ReplicaStateStore: Sendable {
             Entry(
                 dn: entryDN(source),
                 attributes: [
-                    Attribute("objectClass", strings: ["bridgeheadReplicaState"]), Attribute("cn", strings: [source]),
-                    Attribute("bridgeheadSourceID", strings: [source]),
+                    Attribute("objectClass", strings: [BridgeheadSchema.replicaState]), Attribute("cn", strings: [source]),
+                    Attribute(BridgeheadSchema.sourceID, strings: [source]),
                 ] + values))
     }
 

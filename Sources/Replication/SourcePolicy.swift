@@ -71,9 +71,7 @@ public struct SourcePolicy: Sendable {
     }
 
     /// Attributes the agent itself maintains; a source never writes them.
-    static let reserved: Set<String> = [
-        "bridgeheadowner", "bridgeheadsourceid", "bridgeheadsequence", "bridgeheadmessageid", "bridgeheadappliedtime",
-    ]
+    static let reserved = BridgeheadSchema.reserved
 
     /// Checks `records` (already resolved to target DNs, names already the schema's). `owners` gives,
     /// for each existing entry the records touch (by normalised DN), the source recorded as its owner

@@ -4,6 +4,7 @@ import LDAPClient
 import LDAPModel
 import Logging
 import MailDrop
+import RunSupport
 
 /// Writing a plan to the directory (through `DirectoryWriter`), checking one in a dry run, settling
 /// a message in the drop, and describing it in the run's report.

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MIME
 import MailDrop
+import MessageFormat
 
 /// Intake: the drop is listed and read; each message decoded, its signature verified against its
 /// source's certificate, its sender and destination checked. What fails is a candidate with the

@@ -3,6 +3,7 @@ import LDAPClient
 import LDAPModel
 import MIME
 import MailDrop
+import RunSupport
 
 /// Per source: what the directory records and what waits in the drop (`bridgehead status`).
 public struct SourceStatus: Sendable, Codable, Hashable {
@@ -25,44 +26,6 @@ public struct StatusReport: Sendable, Codable {
     public var quarantinedUnattributed: Int
     /// The last real run, as it recorded itself (nil when none has run with this status file).
     public var lastRun: RunRecord?
-}
-
-/// What a real run leaves in `[agent] status_file` for `status` to show.
-public struct RunRecord: Sendable, Codable, Hashable {
-    public var finished: Date
-    public var exitStatus: Int32
-    public var applied: Int
-    public var duplicates: Int
-    public var held: Int
-    public var quarantined: Int
-    public var changes: Int
-    /// When a run last finished with exit status 0 (this one, or an earlier one).
-    public var lastSuccess: Date?
-
-    public init(_ report: RunReport) {
-        finished = report.finished
-        exitStatus = report.exitStatus
-        applied = report.count(.applied)
-        duplicates = report.count(.duplicate)
-        held = report.count(.held)
-        quarantined = report.count(.quarantined)
-        changes = report.changes
-    }
-
-    public static func read(_ path: String) -> RunRecord? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(RunRecord.self, from: data)
-    }
-
-    /// Written with `SafeFile`: never half a file, never through a link planted at its name.
-    public func write(_ path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try SafeFile.write([UInt8](try encoder.encode(self)), to: path)
-    }
 }
 
 /// A quarantined message and why it is (or would now be) refused, recomputed from its bytes.

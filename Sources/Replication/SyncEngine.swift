@@ -1,5 +1,6 @@
 import Addressing
 import Coding
+import Config
 import Foundation
 import LDAPClient
 import LDAPModel
@@ -7,6 +8,7 @@ import LDIF
 import Logging
 import MIME
 import MailDrop
+import MessageFormat
 import SMIME
 import X509
 
@@ -109,23 +111,8 @@ public struct SyncEngine: Sendable {
         }
         var verifiers: [String: SMIMEVerifier] = [:]
         for source in configuration.sources {
-            guard let certificate = source.certificate else {
+            guard let verifier = configuration.verifiers[source.id], let certificate = source.certificate else {
                 throw .configuration("\(configuration.path): source \(source.id) has no certificate; its messages could never be verified")
-            }
-            let verifier: SMIMEVerifier
-            do {
-                verifier = try SMIMEVerifier(pemFiles: [certificate], signerAddresses: source.signerAddresses)
-            } catch {
-                throw .configuration("\(configuration.path): source \(source.id): certificate \(certificate): \(error)")
-            }
-            if verifier.trustRoots.isEmpty, verifier.pinned.isEmpty {
-                throw .configuration("\(configuration.path): source \(source.id): certificate \(certificate) holds no certificate")
-            }
-            if !verifier.trustRoots.isEmpty, source.signerAddresses.isEmpty {
-                throw .configuration(
-                    "\(configuration.path): source \(source.id): \(certificate) is a CA certificate, which trusts everything it issued; "
-                        + "list the source's e-mail addresses (addresses = [\"dra@site.example.com\"]): a signer must carry one of them "
-                        + "in its subjectAltName, or pin the source's own certificate instead")
             }
             for note in verifier.notes { logger.notice("source \(source.id): certificate \(certificate) \(note)") }
             verifiers[source.id] = verifier

@@ -2,6 +2,7 @@ import Foundation
 import LDAPClient
 import LDAPModel
 import MailDrop
+import RunSupport
 
 /// What one run may do.
 public struct SyncOptions: Sendable {

@@ -3,6 +3,7 @@ import LDAPClient
 import LDAPModel
 import Logging
 import MailDrop
+import MessageFormat
 
 /// One run's way through its messages, after intake: each message's turn comes from the schedule;
 /// a message whose turn it is is planned, checked against the per-run delete limit, and applied

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Foundation
 import LDAPClient
 import Logging
@@ -97,6 +98,17 @@ func printError(_ message: String) {
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandleOutput.write(string, to: 2)
+    }
+}
+
+/// `--format`, one type for every command: text for people, json for scripts (a stable shape), ldif
+/// (decode and sync only) for ldapmodify.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, ldif
+
+    /// For a command that has no LDIF to show: refuses `--format ldif`.
+    static func textOrJSON(_ format: OutputFormat?) throws {
+        if format == .ldif { throw ValidationError("--format ldif is for decode and sync; use text or json") }
     }
 }
 

@@ -3,6 +3,7 @@ import LDAPModel
 import LDIF
 import MailDrop
 import Replication
+import RunSupport
 import TestSupport
 import Testing
 

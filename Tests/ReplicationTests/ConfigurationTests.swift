@@ -1,14 +1,22 @@
+import Config
 import Foundation
 import LDAPModel
 import Replication
+import TestSupport
 import Testing
 
 struct ConfigurationTests {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../examples").standardizedFileURL
 
+    /// The example, parsed (its files live in /etc/bridgehead on a real installation, so it is not loaded).
+    static func example() throws -> Configuration {
+        let path = Self.examples.appendingPathComponent("bridgehead.toml").path
+        return try Configuration.parse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self), path: path)
+    }
+
     @Test func readsTheExample() throws {
-        let configuration = try Configuration.load(path: Self.examples.appendingPathComponent("bridgehead.toml").path)
+        let configuration = try Self.example()
         #expect(configuration.ldap.uri == "ldap://127.0.0.1:389")
         #expect(configuration.ldap.bindDN == "cn=admin,dc=example,dc=com")
         #expect(configuration.ldap.passwordFile == "/etc/bridgehead/ldap.secret")
@@ -76,7 +84,7 @@ struct ConfigurationTests {
     }
 
     @Test func sourcesAndResolution() throws {
-        let configuration = try Configuration.load(path: Self.examples.appendingPathComponent("bridgehead.toml").path)
+        let configuration = try Self.example()
         #expect(configuration.sources.map(\.id) == ["site-a"])
         #expect(configuration.sources[0].naming == [NamingRule(from: DN("ou=SiteA,o=Org")!, to: DN("ou=site-a,dc=example,dc=com")!)])
         #expect(configuration.sources[0].maxDeletes == 500)
@@ -97,10 +105,11 @@ struct ConfigurationTests {
         #expect(throws: Never.self) {
             try Configuration.parse("[ldap]\nuri = \"ldap://ldap.example.com\"\nallow_plaintext = true\n", path: "/b.toml")
         }
-        let imap = try Configuration.parse(
+        let imap =
             "[ldap]\nuri = \"ldapi:///\"\n[mail]\nimap_url = \"imap://mail.example.com/INBOX\"\nimap_user = \"u\"\n"
-                + "imap_password_file = \"/etc/hostname\"\nimap_allow_plaintext = true\n", path: "/b.toml")
-        #expect(throws: ConfigurationError.self) { try imap.makeDrop() }
+            + "imap_password_file = \"/etc/hostname\"\nimap_allow_plaintext = true\n"
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.parse(imap, path: "/b.toml") }
+        #expect(error?.key == "mail.imap_url")
     }
 
     @Test func theGuardLetsThroughWhatTOMLAllows() throws {
@@ -122,5 +131,48 @@ struct ConfigurationTests {
         // A multi-line string may hold brackets at the start of a line.
         let multi = "[ldap]\nuri = \"ldapi:///\"\n[agent]\naddresses = [\"\"\"\n[é]\"\"\"]\n"
         #expect(throws: Never.self) { try Configuration.parse(multi, path: "/b.toml") }
+    }
+
+    /// `load` checks every file the configuration names, each error naming its key; `parse` reads none.
+    @Test func loadChecksTheFilesItNames() throws {
+        let example = Self.examples.appendingPathComponent("bridgehead.toml").path
+        let missing = #expect(throws: ConfigurationError.self) { try Configuration.load(path: example) }
+        #expect(missing?.key == "ldap.password_file")
+
+        let pki = try TestPKI()
+        try pki.makeCA("ca", subject: "/CN=Site A CA")
+        try pki.issue("signer", ca: "ca", subject: "/CN=site-a", email: "dra@site-a.example.com")
+        try Data("secret\n".utf8).write(to: URL(fileURLWithPath: pki.path("ldap.secret")))
+        try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: pki.path("junk.pem")))
+        let write = { (certificate: String, extra: String) throws -> String in
+            let file = pki.path("b.toml")
+            let text = """
+                [ldap]
+                uri = "ldapi:///"
+                bind_dn = "cn=admin,dc=example,dc=com"
+                password_file = "ldap.secret"
+                state_dn = "ou=bridgehead,dc=example,dc=com"
+                \(extra)
+                [[source]]
+                id = "site-a"
+                addresses = ["dra@site-a.example.com"]
+                certificate = "\(certificate)"
+
+                """
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+            return file
+        }
+        let pinned = try Configuration.load(path: try write("signer.pem", ""))
+        #expect(pinned.verifiers["site-a"]?.pinned.count == 1)
+        let junk = #expect(throws: ConfigurationError.self) { try Configuration.load(path: try write("junk.pem", "")) }
+        #expect(junk?.key == "source[1].certificate")
+        let absent = #expect(throws: ConfigurationError.self) { try Configuration.load(path: try write("absent.pem", "")) }
+        #expect(absent?.key == "source[1].certificate")
+        let ca = #expect(throws: ConfigurationError.self) { try Configuration.load(path: try write("signer.pem", "ca_file = \"nowhere.pem\"")) }
+        #expect(ca?.key == "ldap.ca_file")
+        let state = #expect(throws: ConfigurationError.self) {
+            try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\nstate_dn = \"not a dn\"\n", path: "/b.toml")
+        }
+        #expect(state?.key == "ldap.state_dn")
     }
 }

@@ -1,7 +1,9 @@
+import Config
 import Foundation
 import LDAPClient
 import LDAPModel
 import LDIF
+import MessageFormat
 import Replication
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import LDAPModel
 import LDIF
 import MIME
+import MessageFormat
 import Replication
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Replication
+import RunSupport
 import TestSupport
 import Testing
 

@@ -20,15 +20,14 @@ struct AddressCommand: ParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
-
     @Option(help: "Output: text or json.")
-    var format: Format = .text
+    var format: OutputFormat = .text
 
     @Argument(help: "Addresses, each one argument (quote them).")
     var addresses: [String]
 
     func validate() throws {
+        try OutputFormat.textOrJSON(format)
         if addresses.isEmpty { throw ValidationError("name at least one address") }
     }
 
@@ -59,10 +58,9 @@ struct AddressCommand: ParsableCommand {
                 if format == .text { printError("\(input.debugDescription): \(error.reason)") }
             }
         }
-        switch format {
-        case .json:
+        if format == .json {
             try FileHandleOutput.writeJSON(reports)
-        case .text:
+        } else {
             for report in reports where report.error == nil {
                 var text = "\(report.input)\n  type:      \(report.type ?? "")\(report.unknown == true ? " (unknown type: kept as given)" : "")\n"
                 text += "  address:   \(report.address ?? "")\n  canonical: \(report.canonical ?? "")\n"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LDIF
+import MessageFormat
 import Replication
 import SMIME
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LDIF
+import MessageFormat
 import Replication
 import SMIME
 
@@ -22,13 +23,11 @@ struct DecodeCommand: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, ldif }
-
     @Option(name: .long, help: "A PEM file of trusted certificates (repeatable): the source's certificate or its CA.")
     var trust: [String] = []
 
     @Option(help: "Output: text, json, or ldif (the changes only).")
-    var format: Format = .text
+    var format: OutputFormat = .text
 
     @Argument(help: "The message file ('-' for standard input).")
     var file: String

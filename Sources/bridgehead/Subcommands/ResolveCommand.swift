@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Foundation
 import LDAPClient
 import LDAPModel
@@ -29,10 +30,14 @@ struct ResolveCommand: AsyncParsableCommand {
     var source: String?
 
     @Option(help: "Output: text or json.")
-    var format: AddressCommand.Format = .text
+    var format: OutputFormat = .text
 
     @Argument(help: "Addresses or source DNs (quote them).")
     var addresses: [String]
+
+    func validate() throws {
+        try OutputFormat.textOrJSON(format)
+    }
 
     func run() async throws {
         let configuration = try configFile.load()
@@ -84,10 +89,9 @@ struct ResolveCommand: AsyncParsableCommand {
             case .invalid(let reason): Line(input: input, result: "invalid", reason: reason)
             }
         }
-        switch format {
-        case .json:
+        if format == .json {
             try FileHandleOutput.writeJSON(lines)
-        case .text:
+        } else {
             for line in lines {
                 var text = "\(line.input)\n  \(line.result)"
                 if let dn = line.dn { text += ": \(dn)" }

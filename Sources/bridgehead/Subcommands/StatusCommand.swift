@@ -21,9 +21,13 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var configFile: ConfigOption
 
     @Option(help: "Output: text or json.")
-    var format: AddressCommand.Format = .text
+    var format: OutputFormat = .text
 
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        try OutputFormat.textOrJSON(format)
+    }
 
     func run() async throws {
         common.bootstrapLogging()
@@ -94,9 +98,13 @@ struct QuarantineCommand: AsyncParsableCommand {
         @OptionGroup var configFile: ConfigOption
 
         @Option(help: "Output: text or json.")
-        var format: AddressCommand.Format = .text
+        var format: OutputFormat = .text
 
         @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            try OutputFormat.textOrJSON(format)
+        }
 
         func run() async throws {
             common.bootstrapLogging()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Foundation
 import LDAPClient
 import LDAPModel
@@ -6,6 +7,7 @@ import LDIF
 import Logging
 import MailDrop
 import Replication
+import RunSupport
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,10 +48,6 @@ struct SyncCommand: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, ldif, json
-    }
-
     @OptionGroup var configFile: ConfigOption
 
     @Flag(help: "Show what a run would change; change nothing.")
@@ -59,7 +57,7 @@ struct SyncCommand: AsyncParsableCommand {
     var serverCheck = false
 
     @Option(help: "Output: text, ldif (ldapmodify-ready change records) or json.")
-    var format: Format?
+    var format: OutputFormat?
 
     @Option(help: "Apply at most N messages in this run.")
     var maxMessages: Int?
@@ -107,20 +105,8 @@ struct SyncCommand: AsyncParsableCommand {
             return try await engine.run(options)
         }
         if !dryRun {
-            let previous = RunRecord.read(configuration.agent.statusFile)
-            var record = RunRecord(report)
-            record.lastSuccess = report.exitStatus == 0 ? report.finished : previous?.lastSuccess
-            do {
-                try record.write(configuration.agent.statusFile)
-            } catch {
-                logger.warning("cannot write the status file", metadata: ["file": "\(configuration.agent.statusFile)", "error": "\(error)"])
-            }
-            if let path = metricsFile ?? configuration.agent.metricsFile {
-                do {
-                    try MetricsFile(path: path).write(Self.metrics(report, record))
-                } catch {
-                    printError("cannot write metrics to \(path): \(error)")
-                }
+            for problem in report.record(statusFile: configuration.agent.statusFile, metricsPath: metricsFile ?? configuration.agent.metricsFile) {
+                printError(problem)
             }
         }
         if show {
@@ -134,63 +120,5 @@ struct SyncCommand: AsyncParsableCommand {
             FileHandleOutput.write(ReportText.problems(report), to: 2)
         }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
-    }
-
-    static func metrics(_ report: RunReport, _ record: RunRecord) -> [MetricsFile.Metric] {
-        var metrics = [
-            MetricsFile.Metric(
-                name: "bridgehead_last_run_messages", help: "Messages in the last run, by outcome.",
-                samples: MessageReport.Outcome.allCases.map { (["outcome": $0.rawValue], Double(report.count($0))) }),
-            MetricsFile.Metric(
-                name: "bridgehead_last_run_changes", help: "LDAP operations applied in the last run.", samples: [([:], Double(report.changes))]),
-            MetricsFile.Metric(
-                name: "bridgehead_last_run_timestamp_seconds", help: "When the last run finished.",
-                samples: [([:], report.finished.timeIntervalSince1970)]),
-            MetricsFile.Metric(
-                name: "bridgehead_last_run_exit_status", help: "Exit status of the last run.", samples: [([:], Double(report.exitStatus))]),
-        ]
-        if let success = record.lastSuccess {
-            metrics.append(
-                MetricsFile.Metric(
-                    name: "bridgehead_last_success_timestamp_seconds", help: "When a run last finished with exit status 0.",
-                    samples: [([:], success.timeIntervalSince1970)]))
-        }
-        return metrics
-    }
-}
-
-/// Opens the LDAP connection and the drop for one command, runs `body`, closes both; maps failures
-/// to exit codes.
-enum Session {
-    static func with<T>(
-        _ configuration: Configuration, logger: Logger, readOnly: Bool = false, _ body: (SyncEngine) async throws(SyncError) -> T
-    ) async throws -> T {
-        let drop: any MailDrop
-        do {
-            drop = try configuration.makeDrop(readOnly: readOnly)
-        } catch {
-            printError("\(error)")
-            throw Exit.configuration
-        }
-        let connection = try await Exit.connect(configuration, logger: logger)
-        let engine = SyncEngine(configuration: configuration, connection: connection, drop: drop, logger: logger)
-        let result: Result<T, SyncError>
-        do {
-            result = .success(try await body(engine))
-        } catch {
-            result = .failure(error)
-        }
-        await connection.close()
-        await drop.close()
-        switch result {
-        case .success(let value): return value
-        case .failure(.ldap(let error)): throw Exit.report(error, refusal: Exit.unavailable)
-        case .failure(.mail(let error)):
-            printError("mail drop: \(error)")
-            throw error.kind == .configuration ? Exit.configuration : Exit.unavailable
-        case .failure(.configuration(let reason)):
-            printError(reason)
-            throw Exit.configuration
-        }
     }
 }

@@ -1,9 +1,11 @@
 import Addressing
 import Coding
 import Foundation
-import LDAPClient
 import LDAPModel
 import MailDrop
+import MessageFormat
+import RunSupport
+import SMIME
 import TOMLKit
 
 /// The agent's configuration file (TOML). See examples/bridgehead.toml for every key.
@@ -18,6 +20,9 @@ public struct Configuration: Sendable {
     public var path: String
     /// What is allowed but unwise (a password file others may read): printed by every command.
     public var warnings: [String] = []
+    /// Each source's signature verifier, built by `load` from its `certificate` (a source without one
+    /// has none: `sync` refuses to run, other commands do not need it).
+    public var verifiers: [String: SMIMEVerifier] = [:]
 
     public struct LDAPSettings: Sendable, Hashable {
         public var uri: String
@@ -104,22 +109,16 @@ public struct Configuration: Sendable {
                     return address.value.lowercased()
                 })
         }
-
-        /// The policy these settings describe.
-        public var policy: SourcePolicy {
-            SourcePolicy(
-                source: id, subtrees: naming.map(\.to), allowedAttributes: allowAttributes.map(Set.init), deniedAttributes: Set(denyAttributes),
-                allowedObjectClasses: allowObjectClasses.map(Set.init), deniedObjectClasses: Set(denyObjectClasses), allowRootIDs: allowRootIDs,
-                maxDeletes: maxDeletes)
-        }
     }
 
-    /// Reads and checks a configuration file.
+    /// Reads and checks a configuration file and every file it names (`parse`, then `checkFiles`).
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(file: path, reason: "cannot read the file (does it exist, and may this user read it?)")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
+        var configuration = try parse(String(decoding: data, as: UTF8.self), path: path)
+        try configuration.checkFiles()
+        return configuration
     }
 
     public static func parse(_ text: String, path: String) throws(ConfigurationError) -> Configuration {
@@ -161,6 +160,10 @@ public struct Configuration: Sendable {
             verifyCertificate: try section.bool("verify_certificate") ?? true,
             timeout: try section.double("timeout") ?? 120,
             stateDN: try section.string("state_dn"))
+        if let state = settings.stateDN, DN(state) == nil || state.isEmpty {
+            throw ConfigurationError(
+                file: path, key: "ldap.state_dn", reason: "'\(state)' is not a DN; e.g. state_dn = \"ou=bridgehead,dc=example,dc=com\"")
+        }
         if settings.bindDN != nil, settings.passwordFile == nil, settings.saslMechanism == nil,
             ProcessInfo.processInfo.environment["BRIDGEHEAD_LDAP_PASSWORD"] == nil
         {
@@ -241,8 +244,18 @@ public struct Configuration: Sendable {
                 throw ConfigurationError(
                     file: path, key: "mail", reason: "set either maildir = \"/path/Maildir\" or imap_url = \"imaps://host/INBOX\" (one of them)")
             }
-            if settings.imapURL != nil, settings.imapUser == nil {
-                throw ConfigurationError(file: path, key: "mail.imap_user", reason: "missing; imap_url needs imap_user and imap_password_file")
+            if let url = settings.imapURL {
+                guard let user = settings.imapUser else {
+                    throw ConfigurationError(file: path, key: "mail.imap_user", reason: "missing; imap_url needs imap_user and imap_password_file")
+                }
+                guard settings.imapPasswordFile != nil else {
+                    throw ConfigurationError(file: path, key: "mail.imap_password_file", reason: "missing; imap_url needs a password file")
+                }
+                do {
+                    _ = try IMAPSettings(url: url, user: user, password: "", caFile: settings.imapCAFile, allowPlaintext: settings.imapAllowPlaintext)
+                } catch {
+                    throw ConfigurationError(file: path, key: "mail.imap_url", reason: error.message)
+                }
             }
             for folder in [settings.processedFolder, settings.quarantineFolder]
             where folder.isEmpty || folder.contains("/") || folder.hasPrefix(".") {
@@ -287,59 +300,8 @@ public struct Configuration: Sendable {
         return String(rest)
     }
 
-    /// The drop `[mail]` names; `readOnly` for runs that must change nothing in it (an IMAP mailbox is
-    /// then opened with EXAMINE; a Maildir is only read anyway).
-    public func makeDrop(readOnly: Bool = false) throws(ConfigurationError) -> any MailDrop {
-        guard let mail else {
-            throw ConfigurationError(file: path, key: "mail", reason: "missing [mail] section: set maildir = \"/path/Maildir\" or imap_url")
-        }
-        if let maildir = mail.maildir {
-            return Maildir(root: maildir, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
-        }
-        guard let passwordFile = mail.imapPasswordFile else {
-            throw ConfigurationError(file: path, key: "mail.imap_password_file", reason: "missing; imap_url needs a password file")
-        }
-        let password = String(decoding: try readSecret(passwordFile, key: "mail.imap_password_file"), as: UTF8.self)
-        do {
-            var settings = try IMAPSettings(
-                url: mail.imapURL ?? "", user: mail.imapUser ?? "", password: password, caFile: mail.imapCAFile,
-                allowPlaintext: mail.imapAllowPlaintext)
-            settings.readOnly = readOnly
-            settings.maxMessageSize = mail.maxMessageBytes
-            return IMAPDrop(settings: settings, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
-        } catch {
-            throw ConfigurationError(file: path, key: "mail.imap_url", reason: error.message)
-        }
-    }
-
-    /// Where addresses are looked up: `[resolve] base`, or else the server's first naming context
-    /// (nil when it names none).
-    public func searchBase(on connection: LDAPConnection) async throws(LDAPError) -> DN? {
-        if let text = resolve.base, let dn = DN(text) { return dn }
-        return try await connection.rootDSE().strings("namingContexts").first.flatMap(DN.init)
-    }
-
-    /// Connection options for `LDAPConnection`.
-    public var connectionOptions: LDAPConnectionOptions {
-        LDAPConnectionOptions(
-            uri: ldap.uri, startTLS: ldap.startTLS, caFile: ldap.caFile, certificateFile: ldap.certificateFile,
-            keyFile: ldap.keyFile, verifyCertificate: ldap.verifyCertificate, operationTimeout: ldap.timeout)
-    }
-
-    /// The credentials, with the password read from its file (or BRIDGEHEAD_LDAP_PASSWORD).
-    public func credentials() throws(ConfigurationError) -> LDAPCredentials {
-        if let mechanism = ldap.saslMechanism {
-            let password = try ldap.passwordFile.map { file throws(ConfigurationError) in String(decoding: try readSecret(file), as: UTF8.self) }
-            return .sasl(
-                mechanism: mechanism, authenticationID: ldap.saslAuthenticationID, password: password, authorizationID: ldap.saslAuthorizationID)
-        }
-        guard let bindDN = ldap.bindDN else { return .anonymous }
-        if let file = ldap.passwordFile { return .simple(dn: bindDN, password: try readSecret(file)) }
-        return .simple(dn: bindDN, password: Array((ProcessInfo.processInfo.environment["BRIDGEHEAD_LDAP_PASSWORD"] ?? "").utf8))
-    }
-
-    /// A secret file's contents without the final line break.
-    private func readSecret(_ file: String, key: String = "ldap.password_file") throws(ConfigurationError) -> [UInt8] {
+    /// A secret file's contents without the final line break; `key` names the setting in an error.
+    public func secret(_ file: String, key: String = "ldap.password_file") throws(ConfigurationError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigurationError(file: path, key: key, reason: "cannot read '\(file)'")
         }
@@ -362,79 +324,4 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(file): " + (key.map { "\($0): " } ?? "") + reason }
-}
-
-/// Typed access to one TOML table, with errors that name the key.
-struct TableReader {
-    let table: TOMLTable
-    let file: String
-    let base: URL
-    var prefix = ""
-
-    private func wrong(_ key: String, _ expected: String) -> ConfigurationError {
-        ConfigurationError(file: file, key: prefix + key, reason: "must be \(expected)")
-    }
-
-    func table(_ key: String) throws(ConfigurationError) -> TOMLTable? {
-        guard let value = table[key] else { return nil }
-        guard let result = value.table else { throw wrong(key, "a table ([\(prefix + key)])") }
-        return result
-    }
-
-    /// An array of tables (`[[key]]`, or `key = [{…}, {…}]`); empty when absent.
-    func tables(_ key: String) throws(ConfigurationError) -> [TOMLTable] {
-        guard let value = table[key] else { return [] }
-        guard let array = value.array else { throw wrong(key, "an array of tables ([[\(prefix + key)]])") }
-        var result: [TOMLTable] = []
-        for element in array {
-            guard let item = element.table else { throw wrong(key, "an array of tables ([[\(prefix + key)]])") }
-            result.append(item)
-        }
-        return result
-    }
-
-    func strings(_ key: String) throws(ConfigurationError) -> [String]? {
-        guard let value = table[key] else { return nil }
-        guard let array = value.array else { throw wrong(key, "an array of strings") }
-        var result: [String] = []
-        for element in array {
-            guard let text = element.string else { throw wrong(key, "an array of strings") }
-            result.append(text)
-        }
-        return result
-    }
-
-    func string(_ key: String) throws(ConfigurationError) -> String? {
-        guard let value = table[key] else { return nil }
-        guard let result = value.string else { throw wrong(key, "a string in quotes") }
-        return result
-    }
-
-    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
-        guard let value = table[key] else { return nil }
-        guard let result = value.bool else { throw wrong(key, "true or false") }
-        return result
-    }
-
-    func double(_ key: String) throws(ConfigurationError) -> Double? {
-        guard let value = table[key] else { return nil }
-        if let result = value.double { return result }
-        if let result = value.int { return Double(result) }
-        throw wrong(key, "a number")
-    }
-
-    /// A whole number (-1 for "no limit" where a key allows it).
-    func integer(_ key: String) throws(ConfigurationError) -> Int? {
-        guard let value = table[key] else { return nil }
-        if let result = value.int { return result }
-        if let result = value.double, result == result.rounded(), abs(result) < 1e15 { return Int(result) }
-        throw wrong(key, "a whole number")
-    }
-
-    /// A file path; a relative one is taken from the configuration file's directory.
-    func path(_ key: String) throws(ConfigurationError) -> String? {
-        guard let text = try string(key) else { return nil }
-        if text.hasPrefix("/") { return text }
-        return base.appendingPathComponent(text).standardizedFileURL.path
-    }
 }

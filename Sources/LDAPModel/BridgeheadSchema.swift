@@ -1,0 +1,18 @@
+/// The project's own schema (schema/bridgehead.schema): the one place its names are spelled.
+public enum BridgeheadSchema {
+    /// Auxiliary class of every entry a source created; `owner` names the source.
+    public static let replicated = "bridgeheadReplicated"
+    /// The source that owns an entry (only that source may change or delete it).
+    public static let owner: AttributeDescription = "bridgeheadOwner"
+    /// One entry per source under `state_dn`: what has been applied from it.
+    public static let replicaState = "bridgeheadReplicaState"
+    public static let sourceID: AttributeDescription = "bridgeheadSourceID"
+    public static let sequence: AttributeDescription = "bridgeheadSequence"
+    public static let messageID: AttributeDescription = "bridgeheadMessageID"
+    public static let appliedTime: AttributeDescription = "bridgeheadAppliedTime"
+    /// An address of this entry in a foreign form, for resolution (listed in `[resolve] attributes`).
+    public static let foreignAddress: AttributeDescription = "bridgeheadForeignAddress"
+
+    /// Attributes the agent itself maintains, lower-cased: a source never writes them.
+    public static let reserved: Set<String> = Set([owner, sourceID, sequence, messageID, appliedTime].map { $0.type.lowercased() })
+}
