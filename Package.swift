@@ -90,6 +90,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The sending side (`bridgehead publish`): accesslog capture, messages, outbox, state, transports
+        // (SMTP on SwiftNIO, Maildir, sendmail).
+        .target(
+            name: "Publishing",
+            dependencies: [
+                "Coding", "LDAPModel", "LDIF", "LDAPClient", "SMIME", "MailDrop", "MessageFormat", "RunSupport", "Config",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         // The jobs the CLI runs: resolving, planning, applying, the sync run and its reports.
         .target(
             name: "Replication",
@@ -103,7 +116,7 @@ let package = Package(
             name: "bridgehead",
             dependencies: [
                 "Replication", "Coding", "LDIF", "LDAPModel", "LDAPClient", "MIME", "SMIME", "Addressing", "MailDrop", "MessageFormat",
-                "RunSupport", "Config",
+                "RunSupport", "Config", "Publishing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -142,6 +155,7 @@ let package = Package(
             dependencies: ["Replication", "MessageFormat", "RunSupport", "Config", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
+        .testTarget(name: "PublishingTests", dependencies: ["Publishing", "LDAPModel", "TestSupport"], swiftSettings: strict),
         // The fuzz entry points (one function per parser of outside input), and their corpus replayed as tests.
         .target(
             name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Config"],

@@ -8,12 +8,20 @@ extension Configuration {
     public mutating func checkFiles() throws(ConfigurationError) {
         if let file = ldap.passwordFile { _ = try secret(file, key: "ldap.password_file") }
         if let file = mail?.imapPasswordFile { _ = try secret(file, key: "mail.imap_password_file") }
+        if let file = publish?.smtpPasswordFile { _ = try secret(file, key: "publish.smtp_password_file") }
         let tlsFiles = [
             ("ldap.ca_file", ldap.caFile), ("ldap.certificate_file", ldap.certificateFile), ("ldap.key_file", ldap.keyFile),
             ("mail.imap_ca_file", mail?.imapCAFile),
         ]
         for case (let key, let file?) in tlsFiles where !FileManager.default.isReadableFile(atPath: file) {
             throw ConfigurationError(file: path, key: key, reason: "cannot read '\(file)' (does it exist, and may this user read it?)")
+        }
+        if let publish {
+            do {
+                signer = try SMIMESigner(certificateFile: publish.signCertificate, keyFile: publish.signKey)
+            } catch {
+                throw ConfigurationError(file: path, key: "publish.sign_cert", reason: "\(error)")
+            }
         }
         for (index, source) in sources.enumerated() {
             guard let certificate = source.certificate else { continue }

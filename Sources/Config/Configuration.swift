@@ -16,6 +16,8 @@ public struct Configuration: Sendable {
     public var mail: MailSettings?
     public var agent: AgentSettings
     public var sources: [SourceSettings]
+    /// A publishing site's `[publish]`; nil when the file has none (publish then refuses to run).
+    public var publish: PublishSettings?
     /// The file it was read from; relative paths inside it are taken from its directory.
     public var path: String
     /// What is allowed but unwise (a password file others may read): printed by every command.
@@ -23,6 +25,8 @@ public struct Configuration: Sendable {
     /// Each source's signature verifier, built by `load` from its `certificate` (a source without one
     /// has none: `sync` refuses to run, other commands do not need it).
     public var verifiers: [String: SMIMEVerifier] = [:]
+    /// The publisher's signer, built by `load` from `[publish] sign_cert` and `sign_key`.
+    public var signer: SMIMESigner?
 
     public struct LDAPSettings: Sendable, Hashable {
         public var uri: String
@@ -287,6 +291,9 @@ public struct Configuration: Sendable {
             agent.useTransactions = try section.bool("transactions")
         }
         var configuration = Configuration(ldap: settings, resolve: resolve, mail: mail, agent: agent, sources: sources, path: path)
+        if let table = try reader.table("publish") {
+            configuration.publish = try PublishSettings.parse(TableReader(table: table, file: path, base: base, prefix: "publish."), file: path)
+        }
         configuration.warnings = [settings.passwordFile, mail?.imapPasswordFile].compactMap { $0.flatMap(SafeFile.exposure) }
         return configuration
     }

@@ -12,12 +12,20 @@ extension LDAPConnection {
     public func apply(_ record: ChangeRecord, controls: [Control] = []) async throws(LDAPError) -> LDAPResult {
         let result = try await pipeline([record], controls: controls)[0]
         guard result.code == .success else { throw result.error(record.summary) }
+        if !controls.contains(where: { $0.oid == Control.OIDs.noOp }) { noteStored([record]) }
         return result
     }
 
     /// Asks the server to check `record` with the No-Op control: schema, access and existence are
     /// verified, nothing is written. Returns the check's outcome as an error, or nil when it would succeed.
+    /// Throws `notSupported` without asking when the check could corrupt the database (`isSafeForNoOp`).
     public func validate(_ record: ChangeRecord) async throws(LDAPError) -> LDAPError? {
+        guard try await isSafeForNoOp(record) else {
+            throw LDAPError(
+                code: .notSupported,
+                diagnosticMessage: "not checked: it stores an attribute this database has never stored, which slapd's No-Op check would corrupt",
+                operation: record.summary)
+        }
         let result = try await pipeline([record], controls: [.noOp])[0]
         if result.code == .noOperation || result.code == .success { return nil }
         return result.error(record.summary)
@@ -169,4 +177,25 @@ func parseResult(_ ld: OpaquePointer, _ message: OpaquePointer, operation: Strin
     return LDAPResult(
         code: ResultCode(rawValue: code), diagnosticMessage: takeString(diagnostic), matchedDN: takeString(matched),
         referrals: referralList, controls: takeControls(controls))
+}
+
+extension LDAPConnection {
+    /// Creates `dn` as an organizationalUnit when it is missing (a container the agent keeps its state
+    /// in); `purpose` names the setting in the error when it does not exist and is not an `ou=`.
+    public func ensureOrganizationalUnit(_ dn: DN, purpose: String) async throws(LDAPError) {
+        guard try await read(dn, attributes: ["1.1"]) == nil else { return }
+        guard let rdn = dn.rdn, rdn.attributes.count == 1, rdn.attributes[0].type.lowercased() == "ou" else {
+            throw LDAPError(
+                code: .noSuchObject, diagnosticMessage: "\(purpose) \(dn) does not exist; create it, or name it ou=…",
+                operation: "prepare the state container")
+        }
+        let result = try await pipeline([
+            .add(
+                Entry(
+                    dn: dn,
+                    attributes: [Attribute("objectClass", strings: ["organizationalUnit"]), Attribute("ou", values: [rdn.attributes[0].value])]))
+        ])[0]
+        // Another agent on the same directory may have made it meanwhile.
+        guard result.code == .success || result.code == .entryAlreadyExists else { throw result.error("add \(dn)") }
+    }
 }

@@ -57,6 +57,20 @@ extension LDAPConnection {
         }
     }
 
+    /// At most `limit` entries of a search, unpaged: reaching the limit is not an error here.
+    public func search(_ request: SearchRequest, atMost limit: Int32) async throws(LDAPError) -> [Entry] {
+        let timeout = self.timeout
+        var copy = request
+        copy.sizeLimit = limit
+        copy.pageSize = nil
+        let limited = copy
+        return try await run { ld throws(LDAPError) in
+            var entries: [Entry] = []
+            _ = try searchOnce(ld, limited, controls: limited.controls, timeout: timeout, into: &entries, limited: true)
+            return entries
+        }
+    }
+
     public func search(
         base: DN, scope: SearchScope = .subtree, filter: Filter = .any, attributes: [String]? = nil, pageSize: Int32? = nil
     ) async throws(LDAPError) -> [Entry] {
@@ -99,14 +113,14 @@ extension LDAPConnection {
 
 /// One search operation (one page); appends entries, returns the final result.
 private func searchOnce(
-    _ ld: OpaquePointer, _ request: SearchRequest, controls: [Control], timeout: timeval, into entries: inout [Entry]
+    _ ld: OpaquePointer, _ request: SearchRequest, controls: [Control], timeout: timeval, into entries: inout [Entry], limited: Bool = false
 ) throws(LDAPError) -> LDAPResult {
     let operation = "search \(request.base) \(request.filter)"
     let msgid = try startSearch(ld, request, controls: controls, operation: operation)
     while true {
         let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, all: false, operation: operation)
         guard let result = try takeSearchMessage(ld, message, operation: operation, into: &entries) else { continue }
-        guard result.code == .success else { throw result.error(operation) }
+        guard result.code == .success || (limited && result.code == .sizeLimitExceeded) else { throw result.error(operation) }
         return result
     }
 }

@@ -2,6 +2,7 @@ import CLDAP
 import Dispatch
 import LDAPModel
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -59,6 +60,9 @@ public final class LDAPConnection: @unchecked Sendable {
     private let handle: OpaquePointer
     private let queue: DispatchQueue
     private var isOpen = true  // touched only on `queue`
+    /// What `isSafeForNoOp` has learnt: attribute descriptions (lower-cased) stored in the server's
+    /// databases (true) or not (false), and the naming contexts.
+    let noOpKnowledge = Mutex(NoOpKnowledge())
 
     private init(handle: OpaquePointer, options: LDAPConnectionOptions, logger: Logger) {
         self.handle = handle

@@ -10,9 +10,13 @@ public enum BridgeheadSchema {
     public static let sequence: AttributeDescription = "bridgeheadSequence"
     public static let messageID: AttributeDescription = "bridgeheadMessageID"
     public static let appliedTime: AttributeDescription = "bridgeheadAppliedTime"
+    /// A publisher's state under its `state_dn`: the last sequence sent, the log position, the time.
+    public static let publisherState = "bridgeheadPublisherState"
+    /// The entryCSN of the last accesslog entry a publisher captured ("0": the log was empty).
+    public static let logPosition: AttributeDescription = "bridgeheadLogPosition"
     /// An address of this entry in a foreign form, for resolution (listed in `[resolve] attributes`).
     public static let foreignAddress: AttributeDescription = "bridgeheadForeignAddress"
 
     /// Attributes the agent itself maintains, lower-cased: a source never writes them.
-    public static let reserved: Set<String> = Set([owner, sourceID, sequence, messageID, appliedTime].map { $0.type.lowercased() })
+    public static let reserved: Set<String> = Set([owner, sourceID, sequence, messageID, appliedTime, logPosition].map { $0.type.lowercased() })
 }

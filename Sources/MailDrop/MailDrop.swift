@@ -73,6 +73,8 @@ public struct MailDropError: Error, Sendable, Hashable {
         case refused
         /// The drop is not set up as expected (missing Maildir, UIDVALIDITY changed, …).
         case configuration
+        /// A file of that name is already there (nothing was replaced).
+        case exists
     }
 
     public var kind: Kind

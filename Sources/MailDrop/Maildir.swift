@@ -129,21 +129,7 @@ public struct Maildir: MailDrop {
     }
 
     /// A Maildir file name without its ":2,FLAGS" info part.
-    static func uniqueName(_ fileName: String) -> String {
+    public static func uniqueName(_ fileName: String) -> String {
         fileName.split(separator: ":", maxSplits: 1).first.map(String.init) ?? fileName
-    }
-
-    /// Delivers `bytes` the Maildir way: written into tmp/, then renamed into new/. For tests and tools.
-    @discardableResult
-    public static func deliver(_ bytes: [UInt8], to root: String, name: String? = nil) throws -> String {
-        for sub in ["new", "cur", "tmp"] {
-            try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
-        }
-        let unique = name ?? "\(Int(Date().timeIntervalSince1970)).P\(getpid())Q\(UUID().uuidString.prefix(8)).bridgehead"
-        let temporary = root + "/tmp/" + unique
-        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
-        let final = root + "/new/" + unique
-        guard rename(temporary, final) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        return final
     }
 }

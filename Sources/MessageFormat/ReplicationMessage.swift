@@ -136,9 +136,10 @@ public struct ReplicationMessage: Sendable {
         return out + Array((optional + "\r\n").utf8) + SMIMECanonical.crlf(LDIFWriter().render(records))
     }
 
-    /// A whole message: outer headers for people and routing, then the entity, signed when a signer is given.
+    /// A whole message: outer headers for people and routing (and `extraHeaders`, unsigned: the
+    /// sender's own bookkeeping), then the entity, signed when a signer is given.
     public func compose(
-        from: String, to: String, signer: SMIMESigner?, date: Date = Date(), messageID: String? = nil
+        from: String, to: String, signer: SMIMESigner?, date: Date = Date(), messageID: String? = nil, extraHeaders: [(String, String)] = []
     )
         throws(ReplicationMessageError) -> [UInt8]
     {
@@ -152,8 +153,11 @@ public struct ReplicationMessage: Sendable {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        for (name, value) in [("From", from), ("To", to)] where value.contains("\r") || value.contains("\n") {
+        for (name, value) in [("From", from), ("To", to)] + extraHeaders where value.contains("\r") || value.contains("\n") {
             throw .invalid("\(name) must be one line")
+        }
+        for (name, _) in extraHeaders where name.isEmpty || !name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) {
+            throw .invalid("'\(name)' is not a header name")
         }
         var out = Array(
             """
@@ -165,6 +169,7 @@ public struct ReplicationMessage: Sendable {
             MIME-Version: 1.0\r
 
             """.utf8)
+        out += extraHeaders.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) }
         if let signer {
             do {
                 out += try signer.sign(signedPart.entity, signingTime: date)

@@ -111,6 +111,7 @@ public struct DirectoryWriter: Sendable {
                     }
                 }
             }
+            connection.noteStored(records)
             return []
         } catch {
             if error.isTransportFailure { throw error }
@@ -138,6 +139,7 @@ public struct DirectoryWriter: Sendable {
                 if idempotent, case .delete = records[position].change, result.code == .noSuchObject { continue }
                 refusals.append(Refusal(index: offset + position, error: result.error(records[position].summary)))
             }
+            connection.noteStored(zip(stretch, results).filter { $0.1.code == .success }.map { records[$0.0] })
             if !refusals.isEmpty { break }
         }
         return refusals
@@ -224,9 +226,13 @@ public struct DirectoryWriter: Sendable {
                 return Refusal(index: index, error: error)
             }
         }
-        guard !others.isEmpty else { return nil }
-        let results = try await connection.pipeline(others.map { records[$0] }, controls: [.noOp], window: 64)
-        for (index, result) in zip(others, results) where result.code != .noOperation && result.code != .success {
+        // A record that would store an attribute its database has never stored is not checked: slapd's
+        // No-Op would corrupt the database (LDAPConnection.isSafeForNoOp).
+        var safe: [Int] = []
+        for index in others where try await connection.isSafeForNoOp(records[index]) { safe.append(index) }
+        guard !safe.isEmpty else { return nil }
+        let results = try await connection.pipeline(safe.map { records[$0] }, controls: [.noOp], window: 64)
+        for (index, result) in zip(safe, results) where result.code != .noOperation && result.code != .success {
             return Refusal(index: index, error: result.error(records[index].summary))
         }
         return nil

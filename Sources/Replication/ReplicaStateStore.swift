@@ -80,20 +80,7 @@ public struct ReplicaStateStore: Sendable {
 
     /// Creates the container (an organizationalUnit) when it is missing.
     public func ensureContainer() async throws(LDAPError) {
-        guard try await connection.read(container, attributes: ["1.1"]) == nil else { return }
-        guard let rdn = container.rdn, rdn.attributes.count == 1, rdn.attributes[0].type.lowercased() == "ou" else {
-            throw LDAPError(
-                code: .noSuchObject, diagnosticMessage: "state_dn \(container) does not exist; create it, or name it ou=…",
-                operation: "prepare the state container")
-        }
-        let result = try await connection.pipeline([
-            .add(
-                Entry(
-                    dn: container,
-                    attributes: [Attribute("objectClass", strings: ["organizationalUnit"]), Attribute("ou", values: [rdn.attributes[0].value])]))
-        ])[0]
-        // Another agent on the same directory may have made it meanwhile.
-        guard result.code == .success || result.code == .entryAlreadyExists else { throw result.error("add \(container)") }
+        try await connection.ensureOrganizationalUnit(container, purpose: "state_dn")
     }
 
     /// Every source's state.
@@ -176,19 +163,7 @@ public struct ReplicaStateStore: Sendable {
     }
 
     // GeneralizedTime, UTC: 20261129093000Z
-    static func formatTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMddHHmmss'Z'"
-        return formatter.string(from: date)
-    }
+    static func formatTime(_ date: Date) -> String { GeneralizedTime.format(Int64(date.timeIntervalSince1970.rounded(.down))) }
 
-    static func parseTime(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMddHHmmss'Z'"
-        return formatter.date(from: text)
-    }
+    static func parseTime(_ text: String) -> Date? { GeneralizedTime.parse(text).map { Date(timeIntervalSince1970: Double($0)) } }
 }

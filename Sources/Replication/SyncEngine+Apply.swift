@@ -100,6 +100,8 @@ extension SyncEngine {
             let problem: String?
             do {
                 problem = try await connection.validate(change.record).map { "\($0.code.name): \($0.diagnosticMessage)" }
+            } catch  where error.code == .notSupported {
+                problem = error.diagnosticMessage
             } catch {
                 problem = "\(error)"
             }

@@ -147,6 +147,12 @@ public struct SMIMEVerifier: Sendable {
             if reasons.contains(where: { $0.contains("expired") || $0.contains("not yet valid") }) {
                 throw .expiredSigner("\(subject): \(reasons.joined(separator: "; "))")
             }
+            if reasons.isEmpty, trustRoots.isEmpty, let first = pinned.first {
+                // Only pinned certificates: say which one the signer is not.
+                throw .untrustedSigner(
+                    "\(subject) (serial \(signer.serialNumber)) is not the pinned certificate \(first.subject) (serial \(first.serialNumber))"
+                        + (pinned.count > 1 ? " or the \(pinned.count - 1) other(s) pinned" : "") + ": its key differs")
+            }
             throw .untrustedSigner(subject + (reasons.isEmpty ? " (no chain to a trusted certificate)" : ": " + reasons.joined(separator: "; ")))
         case .failure(let other):
             throw .malformedSignature("\(other)")

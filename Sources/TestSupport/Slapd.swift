@@ -206,10 +206,15 @@ public enum Command {
         process.standardError = errPipe
         process.standardInput = inPipe
         try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input)) }
-        try? inPipe.fileHandleForWriting.close()
-        // Read both pipes concurrently so neither fills up and blocks the child; on a
-        // thread of its own, not dispatch's pool, which Swift concurrency shares.
+        // Write the input, and read both pipes, concurrently, so that none fills up and blocks the
+        // child (a large input answered line by line would); on threads of their own, not dispatch's
+        // pool, which Swift concurrency shares.
+        let writer = inPipe.fileHandleForWriting
+        signal(SIGPIPE, SIG_IGN)  // a child that stops reading early is an EPIPE here, not the end of the tests
+        Thread {
+            if let input { try? writer.write(contentsOf: input) }
+            try? writer.close()
+        }.start()
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var errData = Data()
         Thread {

@@ -4,6 +4,7 @@ import Foundation
 import LDAPClient
 import Logging
 import Replication
+import RunSupport
 
 @main
 struct Bridgehead: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct Bridgehead: AsyncParsableCommand {
             """,
         subcommands: [
             SyncCommand.self, StatusCommand.self, QuarantineCommand.self, LDIFCommand.self, ApplyCommand.self, DecodeCommand.self,
-            ComposeCommand.self, AddressCommand.self, ResolveCommand.self,
+            PublishCommand.self, ComposeCommand.self, AddressCommand.self, ResolveCommand.self,
         ]
     )
 }
@@ -40,6 +41,19 @@ enum Exit {
             return configuration
         } catch {
             printError("\(error)")
+            throw configuration
+        }
+    }
+
+    /// Takes a run's lock (nil for a dry run, which writes nothing, not even the lock file): another
+    /// run holding it exits 75, a lock file that cannot be used 78.
+    static func lock(_ path: String, dryRun: Bool) throws -> RunLock? {
+        guard !dryRun else { return nil }
+        do {
+            return try RunLock(path: path)
+        } catch {
+            printError("\(error)")
+            if case .held = error { throw tempFail }
             throw configuration
         }
     }

@@ -108,6 +108,8 @@ import Testing
     @Test func noOpValidatesWithoutWriting() async throws {
         let slapd = try Slapd()
         let connection = try await slapd.rootConnection()
+        // Attributes the database has never stored are not checked with No-Op (below): store them first.
+        _ = try await connection.add(person(slapd.base.child(RDN("cn", "first")), cn: "first", sn: "F"))
         let entry = slapd.base.child(RDN("cn", "x"))
         #expect(try await connection.validate(.add(person(entry, cn: "x", sn: "X"))) == nil)
         #expect(try await connection.read(entry) == nil, "No-Op wrote nothing")
@@ -115,6 +117,57 @@ import Testing
             .add(Entry(dn: entry, attributes: [Attribute("objectClass", strings: ["inetOrgPerson"]), Attribute("cn", strings: ["x"])])))
         #expect(invalid?.code == .objectClassViolation)
         #expect(try await connection.read(entry) == nil)
+    }
+
+    /// slapd's back-mdb numbers an attribute description when a database first stores it; a No-Op
+    /// request throws the number away but not slapd's memory of it, and the next new description gets
+    /// the same number: the first one's values are then read back under the second's name, for good.
+    /// This pins that behaviour of Debian 12's slapd (if it fails, slapd no longer does it: say so in
+    /// docs/decisions.md), and that `validate` never sends such a request.
+    @Test func noOpOfANeverStoredAttributeCorruptsSlapdSoItIsNotSent() async throws {
+        let group = { (dn: DN) in
+            ChangeRecord.add(
+                Entry(
+                    dn: dn,
+                    attributes: [
+                        Attribute("objectClass", strings: ["groupOfNames"]), Attribute("cn", strings: [dn.rdn!.attributes[0].stringValue!]),
+                        Attribute("member", strings: ["cn=admin,dc=example,dc=com"]),
+                    ]))
+        }
+        let mail = { (dn: DN) in ChangeRecord(dn: dn, change: .modify([Modification(.add, "mail", strings: ["x@example.com"])])) }
+
+        // The server's own behaviour, with the No-Op sent by hand.
+        let bare = try Slapd()
+        let raw = try await bare.rootConnection()
+        let person1 = bare.base.child(RDN("cn", "p"))
+        _ = try await raw.add(person(person1, cn: "p", sn: "P"))
+        _ = try await raw.pipeline([group(bare.base.child(RDN("cn", "g")))], controls: [.noOp])
+        try await raw.apply(mail(person1))
+        try await raw.apply(group(bare.base.child(RDN("cn", "g"))))
+        let damaged = try await raw.read(bare.base.child(RDN("cn", "g")))
+        #expect(damaged?.strings("member") == [], "slapd kept member after a No-Op of it (fixed?)")
+        #expect(damaged?.strings("mail") == ["cn=admin,dc=example,dc=com"], "the member value read back as mail")
+        await raw.close()
+
+        // Through validate: refused before anything is sent, and the directory stays whole.
+        let slapd = try Slapd()
+        let connection = try await slapd.rootConnection()
+        let person2 = slapd.base.child(RDN("cn", "p"))
+        _ = try await connection.add(person(person2, cn: "p", sn: "P"))
+        do {
+            _ = try await connection.validate(group(slapd.base.child(RDN("cn", "g"))))
+            Issue.record("a No-Op of a never-stored attribute was sent")
+        } catch {
+            #expect(error.code == .notSupported)
+        }
+        try await connection.apply(mail(person2))
+        try await connection.apply(group(slapd.base.child(RDN("cn", "g"))))
+        let whole = try await connection.read(slapd.base.child(RDN("cn", "g")))
+        #expect(whole?.strings("member") == ["cn=admin,dc=example,dc=com"])
+        #expect(whole?.strings("mail") == [])
+        // Once stored (by this connection, or found by the presence search), it may be checked.
+        #expect(try await connection.validate(group(slapd.base.child(RDN("cn", "h")))) == nil)
+        await connection.close()
     }
 
     @Test func preAndPostRead() async throws {

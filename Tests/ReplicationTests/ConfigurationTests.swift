@@ -175,4 +175,40 @@ struct ConfigurationTests {
         }
         #expect(state?.key == "ldap.state_dn")
     }
+
+    @Test func readsThePublisherExample() throws {
+        let path = Self.examples.appendingPathComponent("publisher/publisher.toml").path
+        let configuration = try Configuration.parse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self), path: path)
+        let publish = try #require(configuration.publish)
+        #expect(publish.sourceID == "site-a")
+        #expect(publish.subtrees == [DN("ou=site-a,dc=example,dc=com")!])
+        #expect(publish.accesslogBase == DN("cn=accesslog")!)
+        #expect(publish.transport == .smtp)
+        #expect(publish.smtpURL == "smtp://mail.example.com:587")
+        #expect(publish.maxChanges == 500)
+    }
+
+    @Test(arguments: [
+        ("source_id = \"Site A\"", "publish.source_id"),
+        ("subtrees = []", "publish.subtrees"),
+        ("subtrees = [\"not a dn\"]", "publish.subtrees"),
+        ("to = [\"not an address\"]", "publish.to"),
+        ("transport = \"smtp\"", "publish.smtp_url"),
+        ("transport = \"carrier-pigeon\"", "publish.transport"),
+        ("transport = \"maildir\"", "publish.deliver_maildir"),
+        ("max_changes = 0", "publish.max_changes"),
+    ])
+    func publishErrorsNameTheKey(_ line: String, _ key: String) throws {
+        var lines = [
+            "source_id = \"site-a\"", "subtrees = [\"ou=site-a,dc=example,dc=com\"]", "from = \"dra@site-a.example.com\"",
+            "to = [\"dra@site-b.example.com\"]", "sign_cert = \"a.pem\"", "sign_key = \"a.key\"", "outbox = \"Outbox\"",
+            "transport = \"sendmail\"",
+        ]
+        let name = line.split(separator: " ").first.map(String.init) ?? ""
+        lines.removeAll { $0.hasPrefix(name + " ") }
+        lines.append(line)
+        let text = "[ldap]\nuri = \"ldapi:///\"\n[publish]\n" + lines.joined(separator: "\n") + "\n"
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.parse(text, path: "/p.toml") }
+        #expect(error?.key == key, "\(error?.description ?? "")")
+    }
 }

@@ -109,19 +109,13 @@ final class IMAPConnection: @unchecked Sendable {
         let channel: any Channel
         let tlsContext = try makeTLSContext(settings)
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.milliseconds(Int64(settings.timeout * 1000)))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if settings.security == .implicitTLS {
-                            try channel.pipeline.syncOperations.addHandler(try makeTLSHandler(tlsContext, settings))
-                        }
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(IMAPFrameDecoder(maxLineLength: 1 << 20, maxLiteralSize: settings.maxMessageSize)))
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                    }
-                }
-                .connect(host: settings.host, port: settings.port).get()
+            channel = try await NIOClient.connect(
+                host: settings.host, port: settings.port, timeout: settings.timeout,
+                tls: settings.security == .implicitTLS ? tlsContext : nil, group: group
+            ) { pipeline in
+                try pipeline.addHandler(ByteToMessageHandler(IMAPFrameDecoder(maxLineLength: 1 << 20, maxLiteralSize: settings.maxMessageSize)))
+                try pipeline.addHandler(handler)
+            }
         } catch let error as MailDropError {
             throw error
         } catch {
@@ -142,7 +136,7 @@ final class IMAPConnection: @unchecked Sendable {
                 _ = try await connection.command("STARTTLS")
                 do {
                     try await channel.eventLoop.submit {
-                        try channel.pipeline.syncOperations.addHandler(try makeTLSHandler(tlsContext, settings), position: .first)
+                        try channel.pipeline.syncOperations.addHandler(try NIOClient.tlsHandler(tlsContext, host: settings.host), position: .first)
                     }.get()
                 } catch {
                     throw MailDropError(.unavailable, "TLS with \(where_) failed: \(error)")
@@ -161,20 +155,11 @@ final class IMAPConnection: @unchecked Sendable {
     }
 
     private static func makeTLSContext(_ settings: IMAPSettings) throws(MailDropError) -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
-        configuration.certificateVerification = settings.verifyCertificate ? .fullVerification : .none
         do {
-            return try NIOSSLContext(configuration: configuration)
+            return try NIOClient.tlsContext(caFile: settings.caFile, verify: settings.verifyCertificate)
         } catch {
             throw MailDropError(.configuration, "cannot set up TLS for \(settings.host): \(error)")
         }
-    }
-
-    /// SNI and the host name check take a name; for an IP address the certificate must carry that IP.
-    private static func makeTLSHandler(_ context: NIOSSLContext, _ settings: IMAPSettings) throws -> NIOSSLClientHandler {
-        let isAddress = (try? SocketAddress(ipAddress: settings.host, port: 0)) != nil
-        return try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : settings.host)
     }
 
     private func noteCapabilities(_ response: IMAPResponse) {

@@ -82,17 +82,7 @@ struct SyncCommand: AsyncParsableCommand {
         common.bootstrapLogging()
         let logger = Logger(label: "bridgehead.sync")
         let configuration = try configFile.load()
-        // A dry run writes nothing, not even the lock file.
-        var lock: RunLock?
-        if !dryRun {
-            do {
-                lock = try RunLock(path: configuration.agent.lockFile)
-            } catch {
-                printError("\(error)")
-                if case .held = error { throw Exit.tempFail }
-                throw Exit.configuration
-            }
-        }
+        let lock = try Exit.lock(configuration.agent.lockFile, dryRun: dryRun)
         defer { lock?.release() }
         // SIGTERM (systemctl stop, a cron timeout) and SIGINT end the run between two steps: exit 75.
         let stop = StopRequest.onSignals()

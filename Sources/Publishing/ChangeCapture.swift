@@ -1,0 +1,126 @@
+import LDAPClient
+import LDAPModel
+
+/// A change record and the log entry it came from.
+public struct CapturedRecord: Sendable, Hashable {
+    public var record: ChangeRecord
+    public var csn: String
+}
+
+/// Reads what changed from slapo-accesslog (`[publish] accesslog_base`) and what a full message holds
+/// from the published subtrees.
+public struct ChangeCapture: Sendable {
+    public let connection: LDAPConnection
+    public let logBase: DN
+    public let scope: CaptureScope
+    /// The page size of every search: slapd's default size limit for a user who is not the rootdn is 500.
+    public static let pageSize: Int32 = 500
+
+    public init(connection: LDAPConnection, logBase: DN, scope: CaptureScope) {
+        self.connection = connection
+        self.logBase = logBase
+        self.scope = scope
+    }
+
+    /// The log's bounds: the oldest CSN it still holds (`minCSN`, raised when it is purged) and the
+    /// newest (`contextCSN`); nil when it names none.
+    public func bounds() async throws(LDAPError) -> (oldest: String?, newest: String?) {
+        guard let entry = try await connection.read(logBase, attributes: ["minCSN", "contextCSN"]) else {
+            throw LDAPError(
+                code: .noSuchObject, diagnosticMessage: "\(logBase) does not exist: is slapo-accesslog configured with logdb \(logBase)?",
+                operation: "read the accesslog")
+        }
+        return (entry.strings("minCSN").min(), entry.strings("contextCSN").max())
+    }
+
+    /// Whether the log has lost entries after `position` (purged past it): then only a full message
+    /// can bring the peers up to date.
+    public func isPurged(after position: String) async throws(LDAPError) -> Bool {
+        guard position != "0", let oldest = try await bounds().oldest else { return false }
+        return oldest > position
+    }
+
+    /// The successful writes after `position` ("0": all of them), in commit (entryCSN) order, as change
+    /// records of the published subtrees; and the CSN of the last log entry read (nil: none).
+    public func changes(after position: String) async throws(PublishError) -> (records: [CapturedRecord], last: String?) {
+        var filter: Filter = .and([.equality("objectClass", "auditWriteObject"), .equality("reqResult", "0")])
+        if position != "0" {
+            filter = .and([
+                .equality("objectClass", "auditWriteObject"), .equality("reqResult", "0"), .greaterOrEqual("entryCSN", Array(position.utf8)),
+            ])
+        }
+        let entries: [Entry]
+        do {
+            entries = try await connection.search(
+                SearchRequest(base: logBase, scope: .oneLevel, filter: filter, attributes: AccessLogEntry.attributes, pageSize: Self.pageSize))
+        } catch {
+            throw .ldap(error)
+        }
+        var log: [AccessLogEntry] = []
+        for entry in entries {
+            do {
+                if let parsed = try AccessLogEntry(entry), parsed.csn > position || position == "0" { log.append(parsed) }
+            } catch {
+                throw .log(error)
+            }
+        }
+        log.sort { $0.csn < $1.csn }
+        var records: [CapturedRecord] = []
+        for item in log {
+            for step in scope.steps(for: item) {
+                switch step {
+                case .record(let record):
+                    records.append(CapturedRecord(record: record, csn: item.csn))
+                case .copyIn(let dn):
+                    for entry in try await subtree(dn) {
+                        if let published = scope.published(entry) { records.append(CapturedRecord(record: .add(published), csn: item.csn)) }
+                    }
+                case .removeOut(let from, let to):
+                    let moved = try await subtree(to).compactMap { $0.dn.replacingSuffix(to, with: from) }
+                    let gone = moved.isEmpty ? [from] : moved.reversed()
+                    records += gone.map { CapturedRecord(record: ChangeRecord(dn: $0, change: .delete), csn: item.csn) }
+                }
+            }
+        }
+        return (records, log.last?.csn)
+    }
+
+    /// Every published entry, parents before children.
+    public func fullContent() async throws(PublishError) -> [Entry] {
+        var result: [Entry] = []
+        for base in scope.subtrees {
+            result += try await subtree(base).compactMap(scope.published)
+        }
+        return result
+    }
+
+    /// The entries at and under `dn` as they are now, parents first (empty when it is gone).
+    func subtree(_ dn: DN) async throws(PublishError) -> [Entry] {
+        do {
+            let entries = try await connection.search(SearchRequest(base: dn, scope: .subtree, pageSize: Self.pageSize))
+            return entries.sorted { $0.dn.rdns.count < $1.dn.rdns.count }
+        } catch  where error.code == .noSuchObject {
+            return []
+        } catch {
+            throw .ldap(error)
+        }
+    }
+}
+
+/// Why a publish run stopped.
+public enum PublishError: Error, Sendable, CustomStringConvertible {
+    case ldap(LDAPError)
+    case log(AccessLogError)
+    case configuration(String)
+    /// The outbox or the state disagree in a way a person must look at.
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case .ldap(let error): "\(error)"
+        case .log(let error): "\(error)"
+        case .configuration(let reason): reason
+        case .inconsistent(let reason): reason
+        }
+    }
+}

@@ -1,0 +1,441 @@
+import Foundation
+import LDAPModel
+import LDIF
+import MailDrop
+import TestSupport
+import Testing
+
+/// Two sites end to end: site A's slapd with slapo-accesslog → `bridgehead publish` (Maildir
+/// transport into site B's drop) → `bridgehead sync` → site B's slapd. After every round B's copy of
+/// A's published subtree (ou=people at A, ou=site-a at B) equals A's.
+@Suite(.serialized, .ownThread) struct PublishEndToEndTests {
+    final class Sites {
+        let a: Slapd
+        let b: Slapd
+        let pki: TestPKI
+        let folder: URL
+        let publisherConfig: String
+        let receiverConfig: String
+        let drop: String
+        let outbox: String
+
+        /// `drop`: the receiver's Maildir (default: one in the test's folder).
+        init(maxChanges: Int = 500, transport: String? = nil, drop: String? = nil) throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-publish-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            a = try Slapd(Slapd.Options(overlays: true))
+            b = try Slapd()
+            pki = try TestPKI()
+            try pki.openssl([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=site-a", "-keyout", pki.path("site-a.key"),
+                "-out", pki.path("site-a.pem"), "-addext", "keyUsage=critical,digitalSignature",
+            ])
+            self.drop = drop ?? folder.appendingPathComponent("b-drop").path
+            outbox = folder.appendingPathComponent("outbox").path
+            publisherConfig = folder.appendingPathComponent("a.toml").path
+            receiverConfig = folder.appendingPathComponent("b.toml").path
+            try Data(
+                """
+                [ldap]
+                uri = "\(a.uri)"
+                bind_dn = "\(a.rootDN)"
+                password_file = "\(a.passwordFile)"
+                state_dn = "ou=bridgehead,dc=example,dc=com"
+
+                [publish]
+                source_id = "site-a"
+                subtrees = ["ou=people,dc=example,dc=com"]
+                from = "dra@site-a.example.com"
+                to = ["dra@site-b.example.com"]
+                sign_cert = "\(pki.path("site-a.pem"))"
+                sign_key = "\(pki.path("site-a.key"))"
+                outbox = "\(outbox)"
+                \(transport ?? "transport = \"maildir\"\ndeliver_maildir = \"\(self.drop)\"")
+                lock_file = "\(folder.path)/publish.lock"
+                max_changes = \(maxChanges)
+
+                """.utf8
+            ).write(to: URL(fileURLWithPath: publisherConfig))
+            try Data(
+                """
+                [ldap]
+                uri = "\(b.uri)"
+                bind_dn = "\(b.rootDN)"
+                password_file = "\(b.passwordFile)"
+                state_dn = "ou=bridgehead,dc=example,dc=com"
+
+                [mail]
+                maildir = "\(self.drop)"
+
+                [agent]
+                lock_file = "\(folder.path)/sync.lock"
+                max_deletes_per_run = -1
+
+                [[source]]
+                id = "site-a"
+                addresses = ["dra@site-a.example.com"]
+                certificate = "\(pki.path("site-a.pem"))"
+                naming = [{ from = "ou=people,dc=example,dc=com", to = "ou=site-a,dc=example,dc=com" }]
+                max_deletes = -1
+
+                """.utf8
+            ).write(to: URL(fileURLWithPath: receiverConfig))
+        }
+
+        deinit { try? FileManager.default.removeItem(at: folder) }
+
+        /// Changes made at site A as an administrator would, with ldapmodify.
+        func change(_ ldif: String) throws {
+            let output = try Command.run(
+                "/usr/bin/ldapmodify", ["-x", "-H", a.uri, "-D", a.rootDN, "-y", a.passwordFile], input: Array(ldif.utf8))
+            #expect(output.status == 0, "ldapmodify: \(output.stderr)")
+        }
+
+        func publish(_ arguments: [String] = []) throws -> Command.Output {
+            try Command.run(CLITests.binary, ["publish", "--config", publisherConfig] + arguments)
+        }
+
+        func sync(_ arguments: [String] = []) throws -> Command.Output {
+            try Command.run(CLITests.binary, ["sync", "--config", receiverConfig] + arguments)
+        }
+
+        /// A's subtree in B's namespace, and B's copy without the receiver's own marks.
+        func snapshots() throws -> (a: DirectorySnapshot, b: DirectorySnapshot) {
+            let search = { (slapd: Slapd, base: String) throws -> String in
+                let output = try Command.run(
+                    "/usr/bin/ldapsearch",
+                    ["-LLL", "-o", "ldif_wrap=no", "-x", "-H", slapd.uri, "-D", slapd.rootDN, "-y", slapd.passwordFile, "-b", base])
+                return output.stdout
+            }
+            let source = try search(a, "ou=people,dc=example,dc=com")
+                .replacingOccurrences(of: "ou=people,dc=example,dc=com", with: "ou=site-a,dc=example,dc=com")
+                .replacingOccurrences(of: "\nou: people\n", with: "\nou: site-a\n")
+            var copy = try DirectorySnapshot(ldif: try search(b, "ou=site-a,dc=example,dc=com"))
+            for dn in copy.entries.keys {
+                copy.entries[dn] = copy.entries[dn]?.filter { !$0.key.hasPrefix("bridgehead") }
+                copy.entries[dn]?["objectclass"]?.removeAll { String(decoding: $0, as: UTF8.self).lowercased() == "bridgeheadreplicated" }
+            }
+            return (try DirectorySnapshot(ldif: source), copy)
+        }
+
+        func expectEqual(_ round: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let (source, copy) = try snapshots()
+            #expect(source == copy, "\(round): \(source.differences(from: copy))", sourceLocation: sourceLocation)
+        }
+
+        func json(_ output: Command.Output) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+
+    static let first = """
+        dn: ou=people,dc=example,dc=com
+        changetype: add
+        objectClass: organizationalUnit
+        ou: people
+
+        dn: cn=Al,ou=people,dc=example,dc=com
+        changetype: add
+        objectClass: inetOrgPerson
+        cn: Al
+        sn: A
+        description: one
+        jpegPhoto:: AAEC/w==
+
+        dn: ou=outside,dc=example,dc=com
+        changetype: add
+        objectClass: organizationalUnit
+        ou: outside
+
+        """
+
+    static let second = """
+        dn: ou=dept,ou=people,dc=example,dc=com
+        changetype: add
+        objectClass: organizationalUnit
+        ou: dept
+
+        dn: cn=Out,ou=outside,dc=example,dc=com
+        changetype: add
+        objectClass: inetOrgPerson
+        cn: Out
+        sn: O
+
+        dn: cn=Al,ou=people,dc=example,dc=com
+        changetype: modify
+        add: description
+        description: zwei ü
+        description: drei
+        -
+        delete: description
+        description: one
+        -
+        replace: jpegPhoto
+        jpegPhoto:: /wABAg==
+        -
+        add: mail
+        mail: al@site-a.example.com
+        -
+
+        dn: cn=Bo,ou=people,dc=example,dc=com
+        changetype: add
+        objectClass: inetOrgPerson
+        cn: Bo
+        sn: B
+
+        dn: cn=Cy,ou=people,dc=example,dc=com
+        changetype: add
+        objectClass: inetOrgPerson
+        cn: Cy
+        sn: C
+
+        dn: cn=Bo,ou=people,dc=example,dc=com
+        changetype: modrdn
+        newrdn: cn=Bob
+        deleteoldrdn: 1
+
+        dn: cn=Bob,ou=people,dc=example,dc=com
+        changetype: modrdn
+        newrdn: cn=Bob
+        deleteoldrdn: 0
+        newsuperior: ou=dept,ou=people,dc=example,dc=com
+
+        dn: cn=Out,ou=outside,dc=example,dc=com
+        changetype: modrdn
+        newrdn: cn=In
+        deleteoldrdn: 1
+        newsuperior: ou=people,dc=example,dc=com
+
+        dn: cn=Cy,ou=people,dc=example,dc=com
+        changetype: modrdn
+        newrdn: cn=Cy
+        deleteoldrdn: 0
+        newsuperior: ou=outside,dc=example,dc=com
+
+        dn: cn=staff,ou=people,dc=example,dc=com
+        changetype: add
+        objectClass: groupOfNames
+        cn: staff
+        member: cn=Al,ou=people,dc=example,dc=com
+        member: cn=Bob,ou=dept,ou=people,dc=example,dc=com
+
+        dn: cn=outsider,ou=outside,dc=example,dc=com
+        changetype: add
+        objectClass: groupOfNames
+        cn: outsider
+        member: cn=Cy,ou=outside,dc=example,dc=com
+
+        """
+
+    static let third = """
+        dn: cn=staff,ou=people,dc=example,dc=com
+        changetype: modify
+        delete: member
+        member: cn=Al,ou=people,dc=example,dc=com
+        -
+        add: member
+        member: cn=In,ou=people,dc=example,dc=com
+        -
+
+        dn: ou=sub,ou=outside,dc=example,dc=com
+        changetype: add
+        objectClass: organizationalUnit
+        ou: sub
+
+        dn: cn=Deep,ou=sub,ou=outside,dc=example,dc=com
+        changetype: add
+        objectClass: inetOrgPerson
+        cn: Deep
+        sn: D
+
+        dn: ou=sub,ou=outside,dc=example,dc=com
+        changetype: modrdn
+        newrdn: ou=sub
+        deleteoldrdn: 0
+        newsuperior: ou=people,dc=example,dc=com
+
+        dn: ou=dept,ou=people,dc=example,dc=com
+        changetype: modrdn
+        newrdn: ou=dept
+        deleteoldrdn: 0
+        newsuperior: ou=outside,dc=example,dc=com
+
+        dn: cn=Al,ou=people,dc=example,dc=com
+        changetype: delete
+
+        dn: cn=In,ou=people,dc=example,dc=com
+        changetype: modify
+        replace: description
+        description: line one
+        -
+        add: telephoneNumber
+        telephoneNumber: +1 555 0100
+        telephoneNumber: +1 555 0101
+        -
+
+        """
+
+    @Test func twoSitesStayEqualRoundAfterRound() throws {
+        let sites = try Sites()
+        try sites.change(Self.first)
+
+        // A dry run shows the first (full) message and writes nothing.
+        let preview = try sites.publish(["--dry-run", "--format", "json"])
+        #expect(preview.status == 0, "\(preview.stderr)")
+        let report = try sites.json(preview)
+        let messages = report["messages"] as? [[String: Any]] ?? []
+        #expect(messages.count == 1)
+        #expect(messages.first?["kind"] as? String == "full")
+        #expect(messages.first?["records"] as? Int == 2, "ou=people and cn=Al; not ou=outside")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/new")) ?? [] == [])
+        #expect(!FileManager.default.fileExists(atPath: sites.drop + "/new"))
+
+        // First round: a full message.
+        var published = try sites.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdout.isEmpty, "a quiet cron run")
+        var synced = try sites.sync()
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after the full message")
+
+        // Nothing new: nothing sent.
+        published = try sites.publish(["--format", "json"])
+        #expect((try sites.json(published)["messages"] as? [Any])?.isEmpty == true)
+
+        // Second round: UTF-8, binary and multi-valued edits, renames, a move to a new parent, a move in
+        // and a move out, a group, and changes outside the subtree that are never sent.
+        try sites.change(Self.second)
+        published = try sites.publish(["--format", "json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        let second = try sites.json(published)["messages"] as? [[String: Any]] ?? []
+        #expect(second.map { $0["sequence"] as? Int } == [2])
+        let lines = second.first?["changes"] as? [String] ?? []
+        #expect(!lines.contains { $0.contains("ou=outside") }, "\(lines)")
+        synced = try sites.sync()
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after the second round")
+
+        // Third round: a subtree moved in, one moved out, a delete, membership.
+        try sites.change(Self.third)
+        published = try sites.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after the third round")
+
+        // Every message archived and delivered once, in sequence.
+        let archived = try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/cur").sorted()
+        #expect(archived.map { $0.prefix(16) } == ["0000000000000001", "0000000000000002", "0000000000000003"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/new").isEmpty)
+
+        // --resend delivers an archived message again, byte for byte; the receiver finds it a duplicate.
+        let resent = try sites.publish(["--resend", "2"])
+        #expect(resent.status == 0, "\(resent.stderr)")
+        let again = try FileManager.default.contentsOfDirectory(atPath: sites.drop + "/new")
+        #expect(again.count == 1)
+        let original = try Data(contentsOf: URL(fileURLWithPath: sites.outbox + "/cur/" + archived[1]))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sites.drop + "/new/" + again[0])) == original)
+        synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0)
+        #expect(synced.stdout.contains("\"duplicate\""), "\(synced.stdout)")
+        try sites.expectEqual("after a resend")
+    }
+
+    /// A few thousand generated changes in messages of 200 records: numbered without a gap, applied in order.
+    @Test func generatedChangesInManyMessages() throws {
+        let sites = try Sites(maxChanges: 200)
+        try sites.change("dn: ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: organizationalUnit\nou: people\n")
+        #expect(try sites.publish().status == 0)
+        var generator = SeededGenerator(seed: 11)
+        var alive: [Int] = []
+        var ldif = ""
+        for serial in 0..<2000 {
+            let roll = Int.random(in: 0..<10, using: &generator)
+            if roll < 6 || alive.count < 10 {
+                ldif +=
+                    "dn: cn=p\(serial),ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\ncn: p\(serial)\nsn: S\n"
+                    + "description: \(serial) é\n\n"
+                alive.append(serial)
+            } else if roll < 9 {
+                let target = alive[Int.random(in: 0..<alive.count, using: &generator)]
+                ldif +=
+                    "dn: cn=p\(target),ou=people,dc=example,dc=com\nchangetype: modify\nreplace: description\ndescription: now \(serial)\n-\n"
+                    + "add: telephoneNumber\ntelephoneNumber: +1 555 \(serial)\n-\n\n"
+            } else {
+                let target = alive.remove(at: Int.random(in: 0..<alive.count, using: &generator))
+                ldif += "dn: cn=p\(target),ou=people,dc=example,dc=com\nchangetype: delete\n\n"
+            }
+        }
+        try sites.change(ldif)
+        let published = try sites.publish(["--format", "json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        let messages = try sites.json(published)["messages"] as? [[String: Any]] ?? []
+        #expect(messages.count == 10)
+        #expect(messages.compactMap { $0["sequence"] as? Int } == Array(2...11))
+        let synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after 2,000 changes")
+    }
+
+    /// The sendmail transport, through a sendmail-compatible program (here a script that delivers
+    /// its input into the receiver's Maildir, as a local delivery agent would): EX_TEMPFAIL keeps the
+    /// message in the outbox (exit 69), and the next run delivers it first.
+    @Test func sendmailTransportAndATemporaryFailure() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-sendmail-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = folder.appendingPathComponent("sendmail").path
+        let sites = try Sites(transport: "transport = \"sendmail\"\nsendmail = \"\(script)\"")
+        try Data(
+            """
+            #!/bin/sh
+            # sendmail -i -f FROM -t: the message on standard input.
+            [ "$1" = -i ] && [ "$2" = -f ] && [ "$3" = dra@site-a.example.com ] && [ "$4" = -t ] || { echo "usage: $*" >&2; exit 64; }
+            [ -e "\(folder.path)/down" ] && { echo "queue unavailable" >&2; exit 75; }
+            mkdir -p "\(sites.drop)/tmp" "\(sites.drop)/new" "\(sites.drop)/cur"
+            name="$(date +%s).$$.sendmail"
+            cat > "\(sites.drop)/tmp/$name" && mv "\(sites.drop)/tmp/$name" "\(sites.drop)/new/$name"
+
+            """.utf8
+        ).write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o755)
+        try sites.change(Self.first)
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("down").path, contents: Data())
+        let failed = try sites.publish()
+        #expect(failed.status == 69, "\(failed.stderr)")
+        #expect(failed.stderr.contains("queue unavailable"), "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/new").count == 1, "kept, undelivered")
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("down"))
+        try sites.change("dn: cn=Zed,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\ncn: Zed\nsn: Z\n")
+        let published = try sites.publish(["--format", "json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(try sites.json(published)["delivered"] as? [Int] == [1, 2], "the waiting message first")
+        let synced = try sites.sync()
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after sendmail")
+    }
+
+    /// Over SMTP (a real SMTP server on 127.0.0.1 delivering into the receiver's Maildir); a server
+    /// that answers 451 to the data keeps the message in the outbox (exit 69) until one takes it.
+    @Test func overSMTPWithATemporaryRefusal() throws {
+        let refusing = try SMTPServer(fault: "data-4xx")
+        let sites = try Sites(transport: "transport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:\(refusing.port)\"")
+        try sites.change(Self.first)
+        let refused = try sites.publish()
+        #expect(refused.status == 69, "\(refused.stderr)")
+        #expect(refused.stderr.contains("451"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/new").count == 1)
+
+        let server = try SMTPServer(maildir: sites.drop)
+        let config = try String(contentsOfFile: sites.publisherConfig, encoding: .utf8)
+            .replacingOccurrences(of: ":\(refusing.port)\"", with: ":\(server.port)\"")
+        try Data(config.utf8).write(to: URL(fileURLWithPath: sites.publisherConfig))
+        try sites.change(Self.second)
+        let published = try sites.publish(["--format", "json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(try sites.json(published)["delivered"] as? [Int] == [1, 2])
+        let synced = try sites.sync()
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("over SMTP")
+    }
+}
