@@ -41,6 +41,8 @@ public struct PublishSettings: Sendable, Hashable {
     public var smtpCAFile: String?
     /// One publish run at a time (apart from sync's lock: a site may publish and receive).
     public var lockFile = "/run/lock/bridgehead-publish.lock"
+    /// Prometheus textfile written after each real run, when set.
+    public var metricsFile: String?
 
     static func parse(_ reader: TableReader, file: String) throws(ConfigurationError) -> PublishSettings {
         func required(_ key: String, _ example: String) throws(ConfigurationError) -> String {
@@ -126,6 +128,7 @@ public struct PublishSettings: Sendable, Hashable {
             }
         }
         settings.lockFile = try reader.path("lock_file") ?? settings.lockFile
+        settings.metricsFile = try reader.path("metrics_file")
         return settings
     }
 }

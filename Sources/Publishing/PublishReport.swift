@@ -1,4 +1,5 @@
 import Foundation
+import RunSupport
 
 /// What one publish run did (or, in a dry run, would do).
 public struct PublishReport: Sendable, Codable {
@@ -12,6 +13,9 @@ public struct PublishReport: Sendable, Codable {
     public var delivered: [UInt64] = []
     /// Messages still undelivered after this run, with why.
     public var undelivered: [UndeliveredMessage] = []
+    /// After the run: the last sequence given, and the archived messages still undelivered.
+    public var lastSequence: UInt64 = 0
+    public var pending: [UInt64] = []
     public var finished = Date()
     /// 0 all delivered; 1 a delivery was refused (a person must look); 69 delivery must be retried.
     public var exitStatus: Int32 = 0
@@ -44,4 +48,30 @@ public struct UndeliveredMessage: Sendable, Codable, Hashable {
     public var reason: String
     /// temporary (retried next run) or permanent (refused: a person must look; still retried).
     public var kind: String
+}
+
+extension PublishReport {
+    /// The Prometheus textfile of a real run (`[publish] metrics_file`).
+    public var metrics: [MetricsFile.Metric] {
+        [
+            MetricsFile.Metric(
+                name: "bridgehead_publish_last_run_messages", help: "Messages built in the last publish run.",
+                samples: [([:], Double(messages.count))]),
+            MetricsFile.Metric(
+                name: "bridgehead_publish_last_run_changes", help: "Change records in the messages of the last publish run.",
+                samples: [([:], Double(changes))]),
+            MetricsFile.Metric(
+                name: "bridgehead_publish_last_run_timestamp_seconds", help: "When the last publish run finished.",
+                samples: [([:], finished.timeIntervalSince1970)]),
+            MetricsFile.Metric(
+                name: "bridgehead_publish_last_run_exit_status", help: "Exit status of the last publish run.",
+                samples: [([:], Double(exitStatus))]),
+            MetricsFile.Metric(
+                name: "bridgehead_publish_last_sequence", help: "The last sequence number given to a message.",
+                samples: [(["source": source], Double(lastSequence))]),
+            MetricsFile.Metric(
+                name: "bridgehead_publish_undelivered_messages", help: "Archived messages not delivered yet.",
+                samples: [(["source": source], Double(pending.count))]),
+        ]
+    }
 }

@@ -4,6 +4,7 @@ import LDAPModel
 import LDIF
 import MailDrop
 import MessageFormat
+import RunSupport
 
 extension Publisher {
     /// A message archived but not yet recorded in the state (the run that archived it was killed
@@ -155,5 +156,26 @@ extension Publisher {
             case .modifyDN: return "modrdn \(change.dn) → \(change.renamedDN?.description ?? "?")"
             }
         }
+    }
+
+    /// What this site has sent: the state in the directory and what waits in the outbox.
+    public func status() async throws(PublishError) -> PublisherStatus {
+        let state: PublisherState?
+        let items: [Outbox.Item]
+        do {
+            state = try await store.read()
+        } catch {
+            throw .ldap(error)
+        }
+        do {
+            items = try outbox.items()
+        } catch {
+            throw .inconsistent("outbox \(settings.outbox): \(error)")
+        }
+        let waiting = items.filter { !$0.delivered }
+        let since = waiting.first.flatMap { try? FileManager.default.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date }
+        return PublisherStatus(
+            source: settings.sourceID, lastSequence: max(state?.sequence ?? 0, items.last?.sequence ?? 0), position: state?.position,
+            lastPublished: state?.time, undelivered: waiting.map(\.sequence), undeliveredSince: since)
     }
 }

@@ -64,6 +64,7 @@ public struct Publisher: Sendable {
         var report = PublishReport(source: settings.sourceID, dryRun: options.dryRun)
         if let range = options.resend {
             try await resend(range, into: &report)
+            finish(&report, state: nil)
             return report
         }
         var state: PublisherState?
@@ -123,8 +124,16 @@ public struct Publisher: Sendable {
         }
         report.to = current?.position
         if !options.dryRun, options.stop?.isRequested != true { await deliverPending(into: &report) }
-        report.finished = Date()
+        finish(&report, state: current)
         return report
+    }
+
+    /// The outbox as the run leaves it, in the report.
+    func finish(_ report: inout PublishReport, state: PublisherState?) {
+        let items = (try? outbox.items()) ?? []
+        report.lastSequence = max(state?.sequence ?? 0, items.last?.sequence ?? 0)
+        report.pending = report.dryRun ? [] : items.filter { !$0.delivered }.map(\.sequence)
+        report.finished = Date()
     }
 
     /// The records of one message and the log position it reaches.

@@ -26,6 +26,15 @@ public struct StatusReport: Sendable, Codable {
     public var quarantinedUnattributed: Int
     /// The last real run, as it recorded itself (nil when none has run with this status file).
     public var lastRun: RunRecord?
+    /// A publishing site's side (filled in by the CLI when the configuration has `[publish]`).
+    public var publisher: PublisherStatus?
+
+    public init(sources: [SourceStatus] = [], quarantinedUnattributed: Int = 0, lastRun: RunRecord? = nil, publisher: PublisherStatus? = nil) {
+        self.sources = sources
+        self.quarantinedUnattributed = quarantinedUnattributed
+        self.lastRun = lastRun
+        self.publisher = publisher
+    }
 }
 
 /// A quarantined message and why it is (or would now be) refused, recomputed from its bytes.

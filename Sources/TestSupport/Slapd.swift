@@ -24,6 +24,8 @@ public final class Slapd: @unchecked Sendable {
         public var tls = false
         public var overlays = false
         public var limitedUser = false
+        /// With `overlays`: slapo-accesslog's `logpurge AGE PERIOD` (e.g. "00:00:02 00:00:02").
+        public var logPurge: String?
         public init(
             seeds: [String] = [], suffix: String = "dc=example,dc=com", noSync: Bool = true, tls: Bool = false, overlays: Bool = false,
             limitedUser: Bool = false
@@ -50,6 +52,7 @@ public final class Slapd: @unchecked Sendable {
         if options.tls { arguments.append("--tls") }
         if options.overlays { arguments.append("--overlays") }
         if options.limitedUser { arguments.append("--limited-user") }
+        if let purge = options.logPurge { arguments += ["--logpurge", purge] }
         let sandbox = try Sandbox(script: Self.sandboxScript, name: "slapd", arguments: arguments)
         self.sandbox = sandbox
         directory = sandbox.directory

@@ -20,10 +20,12 @@ import Testing
         let outbox: String
 
         /// `drop`: the receiver's Maildir (default: one in the test's folder).
-        init(maxChanges: Int = 500, transport: String? = nil, drop: String? = nil) throws {
+        init(maxChanges: Int = 500, transport: String? = nil, drop: String? = nil, logPurge: String? = nil) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-publish-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            a = try Slapd(Slapd.Options(overlays: true))
+            var options = Slapd.Options(overlays: true)
+            options.logPurge = logPurge
+            a = try Slapd(options)
             b = try Slapd()
             pki = try TestPKI()
             try pki.openssl([
@@ -52,6 +54,7 @@ import Testing
                 outbox = "\(outbox)"
                 \(transport ?? "transport = \"maildir\"\ndeliver_maildir = \"\(self.drop)\"")
                 lock_file = "\(folder.path)/publish.lock"
+                metrics_file = "\(folder.path)/publish.prom"
                 max_changes = \(maxChanges)
 
                 """.utf8
@@ -122,6 +125,15 @@ import Testing
             let (source, copy) = try snapshots()
             #expect(source == copy, "\(round): \(source.differences(from: copy))", sourceLocation: sourceLocation)
         }
+
+        /// `bridgehead status --format json` of the publisher's configuration: its "publisher" part.
+        func publisherStatus() throws -> [String: Any] {
+            let output = try Command.run(CLITests.binary, ["status", "--config", publisherConfig, "--format", "json"])
+            #expect(output.status == 0, "\(output.stderr)")
+            return try json(output)["publisher"] as? [String: Any] ?? [:]
+        }
+
+        func metrics() -> String { (try? String(contentsOfFile: folder.path + "/publish.prom", encoding: .utf8)) ?? "" }
 
         func json(_ output: Command.Output) throws -> [String: Any] {
             try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] ?? [:]
@@ -323,6 +335,14 @@ import Testing
         #expect(synced.status == 0, "\(synced.stderr)")
         try sites.expectEqual("after the third round")
 
+        // What the publisher says of itself.
+        let status = try sites.publisherStatus()
+        #expect(status["lastSequence"] as? Int == 3)
+        #expect(status["undelivered"] as? [Int] == [])
+        #expect((status["position"] as? String)?.contains("#") == true, "an entryCSN: \(status)")
+        #expect(sites.metrics().contains("bridgehead_publish_last_sequence{source=\"site-a\"} 3"), "\(sites.metrics())")
+        #expect(sites.metrics().contains("bridgehead_publish_undelivered_messages{source=\"site-a\"} 0"))
+
         // Every message archived and delivered once, in sequence.
         let archived = try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/cur").sorted()
         #expect(archived.map { $0.prefix(16) } == ["0000000000000001", "0000000000000002", "0000000000000003"])
@@ -405,6 +425,9 @@ import Testing
         #expect(failed.status == 69, "\(failed.stderr)")
         #expect(failed.stderr.contains("queue unavailable"), "\(failed.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/new").count == 1, "kept, undelivered")
+        #expect(try sites.publisherStatus()["undelivered"] as? [Int] == [1])
+        #expect(sites.metrics().contains("bridgehead_publish_undelivered_messages{source=\"site-a\"} 1"), "\(sites.metrics())")
+        #expect(sites.metrics().contains("bridgehead_publish_last_run_exit_status 69"))
         try FileManager.default.removeItem(at: folder.appendingPathComponent("down"))
         try sites.change("dn: cn=Zed,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\ncn: Zed\nsn: Z\n")
         let published = try sites.publish(["--format", "json"])
@@ -437,5 +460,35 @@ import Testing
         let synced = try sites.sync()
         #expect(synced.status == 0, "\(synced.stderr)")
         try sites.expectEqual("over SMTP")
+    }
+
+    /// An accesslog purged past the publisher's position (slapd's logpurge raised minCSN beyond it):
+    /// what was lost cannot be sent as changes, so a full message goes instead, never a silent hole.
+    @Test func aPurgedLogIsAnsweredWithAFullMessage() throws {
+        let sites = try Sites(logPurge: "00:00:02 00:00:02")
+        try sites.change(Self.first)
+        #expect(try sites.publish().status == 0)
+        #expect(try sites.sync().status == 0)
+        try sites.change(Self.second)
+        // Wait until slapd has purged the log past the publisher's position.
+        let position = try sites.publisherStatus()["position"] as? String ?? ""
+        var purged = false
+        for _ in 0..<40 where !purged {
+            Thread.sleep(forTimeInterval: 0.5)
+            let output = try Command.run(
+                "/usr/bin/ldapsearch",
+                ["-LLL", "-x", "-H", sites.a.uri, "-D", sites.a.rootDN, "-y", sites.a.passwordFile, "-b", "cn=accesslog", "-s", "base", "minCSN"])
+            let minCSN = output.stdout.split(separator: "\n").first { $0.hasPrefix("minCSN: ") }.map { String($0.dropFirst(8)) }
+            purged = (minCSN ?? "") > position
+        }
+        try #require(purged, "slapd did not purge its accesslog within 20 seconds")
+        let published = try sites.publish(["--format", "json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stderr.contains("purged"), "the run says why: \(published.stderr)")
+        let messages = try sites.json(published)["messages"] as? [[String: Any]] ?? []
+        #expect(messages.map { $0["kind"] as? String } == ["full"])
+        let synced = try sites.sync()
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after a purged log")
     }
 }

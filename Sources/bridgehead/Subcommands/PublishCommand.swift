@@ -76,27 +76,14 @@ struct PublishCommand: AsyncParsableCommand {
         common.bootstrapLogging()
         let logger = Logger(label: "bridgehead.publish")
         let configuration = try configFile.load()
-        guard let settings = configuration.publish, let signer = configuration.signer else {
-            printError("\(configFile.config): no [publish] section; see examples/publisher.toml")
-            throw Exit.configuration
-        }
-        guard let stateText = configuration.ldap.stateDN, let stateDN = DN(stateText) else {
-            printError("\(configFile.config): ldap.state_dn: missing; the publisher keeps its state there (e.g. \"ou=bridgehead,dc=example,dc=com\")")
+        guard let settings = configuration.publish else {
+            printError("\(configFile.config): no [publish] section; see examples/publisher/publisher.toml")
             throw Exit.configuration
         }
         let lock = try Exit.lock(settings.lockFile, dryRun: dryRun)
         defer { lock?.release() }
         let stop = StopRequest.onSignals()
-        let transport: any MessageTransport
-        do {
-            transport = try configuration.makeTransport()
-        } catch {
-            printError("\(error)")
-            throw Exit.configuration
-        }
-        let connection = try await Exit.connect(configuration, logger: logger)
-        let publisher = Publisher(
-            settings: settings, stateDN: stateDN, connection: connection, signer: signer, transport: transport, logger: logger)
+        let (publisher, connection) = try await Self.open(configuration, logger: logger)
         var options = PublishOptions(dryRun: dryRun, full: full, resend: resend.flatMap(Self.range), maxMessages: maxMessages)
         options.details = dryRun || format != nil || common.verbose > 0
         options.ldif = format == .ldif
@@ -129,9 +116,40 @@ struct PublishCommand: AsyncParsableCommand {
             case .text: FileHandleOutput.write(Self.text(report), to: 1)
             }
         }
+        if !dryRun, let path = settings.metricsFile {
+            do {
+                try MetricsFile(path: path).write(report.metrics)
+            } catch {
+                printError("cannot write metrics to \(path): \(error)")
+            }
+        }
         for item in report.undelivered { printError("message \(item.sequence) not delivered (\(item.kind)): \(item.reason)") }
         if stop.isRequested { throw Exit.tempFail }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+
+    /// The publisher a configuration describes, connected; a configuration problem exits 78.
+    static func open(_ configuration: Configuration, logger: Logger) async throws -> (Publisher, LDAPConnection) {
+        guard let settings = configuration.publish, let signer = configuration.signer else {
+            printError("\(configuration.path): no [publish] section; see examples/publisher/publisher.toml")
+            throw Exit.configuration
+        }
+        guard let stateText = configuration.ldap.stateDN, let stateDN = DN(stateText) else {
+            printError(
+                "\(configuration.path): ldap.state_dn: missing; the publisher keeps its state there (e.g. \"ou=bridgehead,dc=example,dc=com\")")
+            throw Exit.configuration
+        }
+        let transport: any MessageTransport
+        do {
+            transport = try configuration.makeTransport()
+        } catch {
+            printError("\(error)")
+            throw Exit.configuration
+        }
+        let connection = try await Exit.connect(configuration, logger: logger)
+        let publisher = Publisher(
+            settings: settings, stateDN: stateDN, connection: connection, signer: signer, transport: transport, logger: logger)
+        return (publisher, connection)
     }
 
     static func text(_ report: PublishReport) -> String {

@@ -1,7 +1,10 @@
 import ArgumentParser
+import Config
 import Foundation
 import Logging
+import Publishing
 import Replication
+import RunSupport
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +14,9 @@ struct StatusCommand: AsyncParsableCommand {
             Per source: the last sequence applied (with its Message-ID and time, as recorded in the \
             directory under [ldap] state_dn), how many messages in the drop are ready for the next run, \
             how many are held behind a gap and which sequence they wait for, and how many are in the \
-            quarantine folder. Then the last real run (from [agent] status_file). Changes nothing.
+            quarantine folder. Then the last real run (from [agent] status_file). With a [publish] \
+            section, also what this site has sent: the last sequence, the accesslog position it \
+            reaches, and the messages in the outbox not yet delivered. Changes nothing.
 
             Example:
               bridgehead status --config /etc/bridgehead/bridgehead.toml --format json
@@ -33,15 +38,40 @@ struct StatusCommand: AsyncParsableCommand {
         common.bootstrapLogging()
         let configuration = try configFile.load()
         let now = Date()
-        let status = try await Session.with(configuration, logger: Logger(label: "bridgehead.status"), readOnly: true) {
-            engine async throws(SyncError) in
-            try await engine.status(now: now)
+        var status = StatusReport()
+        let receiving = configuration.mail != nil || configuration.publish == nil
+        if receiving {
+            status = try await Session.with(configuration, logger: Logger(label: "bridgehead.status"), readOnly: true) {
+                engine async throws(SyncError) in
+                try await engine.status(now: now)
+            }
+        }
+        if configuration.publish != nil {
+            let (publisher, connection) = try await PublishCommand.open(configuration, logger: Logger(label: "bridgehead.status"))
+            let result: Result<PublisherStatus, PublishError>
+            do {
+                result = .success(try await publisher.status())
+            } catch {
+                result = .failure(error)
+            }
+            await connection.close()
+            switch result {
+            case .success(let value): status.publisher = value
+            case .failure(.ldap(let error)): throw Exit.report(error, refusal: Exit.unavailable)
+            case .failure(let error):
+                printError("\(error)")
+                throw Exit.dataError
+            }
         }
         if format == .json {
             try FileHandleOutput.writeJSON(status)
             return
         }
-        var out = ""
+        var out = Self.text(status.publisher, now: now)
+        guard receiving else {
+            FileHandleOutput.write(out, to: 1)
+            return
+        }
         for source in status.sources {
             out += "\(source.source): "
             if let sequence = source.lastSequence, sequence > 0 {
@@ -75,6 +105,30 @@ struct StatusCommand: AsyncParsableCommand {
             out += "last run: none recorded in \(configuration.agent.statusFile)\n"
         }
         FileHandleOutput.write(out, to: 1)
+    }
+
+    /// The publisher's lines.
+    static func text(_ publisher: PublisherStatus?, now: Date) -> String {
+        guard let publisher else { return "" }
+        var out = "publishing as \(publisher.source): "
+        if publisher.lastSequence > 0 {
+            out += "last sent #\(publisher.lastSequence)"
+            if let time = publisher.lastPublished { out += " at \(ISO8601DateFormatter().string(from: time))" }
+        } else {
+            out += "nothing sent yet"
+        }
+        out += publisher.position.map { "; accesslog position \($0)" } ?? "; no accesslog position yet (the next run sends a full message)"
+        if publisher.undelivered.isEmpty {
+            out += "\n  outbox: everything delivered\n"
+        } else {
+            out +=
+                "\n  outbox: \(publisher.undelivered.count) not delivered ("
+                + publisher.undelivered.prefix(10).map { "#\($0)" }.joined(separator: ", ")
+                + (publisher.undelivered.count > 10 ? ", …" : "") + ")"
+            if let since = publisher.undeliveredSince { out += ", the oldest for \(ReportText.age(since: since, now: now))" }
+            out += "\n"
+        }
+        return out
     }
 }
 
