@@ -17,6 +17,9 @@ struct RunSchedule: Sendable {
         case limitReached(Int)
         /// An earlier message of its source was not applied in this run.
         case waitsBehind(UInt64)
+        /// A full message of its source applied in this run (sequence `by`) holds all it could bring:
+        /// settled as processed.
+        case superseded(by: UInt64)
         /// Its turn: plan it, and apply it.
         case apply
     }
@@ -53,6 +56,11 @@ struct RunSchedule: Sendable {
             return (message, .duplicate(lastApplied: last))
         case .held(let waitingFor, let since):
             return (message, .held(waitingFor: waitingFor, since: since, overdue: now.timeIntervalSince(since) > gapTimeout))
+        case .superseded(let by):
+            // Only once the full message is applied (it came earlier in the order).
+            if let waitingFor = blocked[message.source] { return (message, .waitsBehind(waitingFor)) }
+            if isStopped || stopRequested { return (message, .stopped) }
+            return (message, .superseded(by: by))
         case .apply:
             if isStopped || stopRequested {
                 isStopped = true

@@ -8,11 +8,16 @@ public enum SequenceDecision: Sendable, Hashable {
     case duplicate(lastApplied: UInt64)
     /// A message before it is missing: leave it in the drop until `waitingFor` arrives.
     case held(waitingFor: UInt64, waitedSince: Date)
+    /// A `full` message of its source with sequence `by` comes after it across a gap: once that one is
+    /// applied, this one is settled as processed (the full message holds everything it could bring).
+    case superseded(by: UInt64)
 }
 
 /// Orders the messages of a run (DESIGN.md: exactly once, in order, a gap is held and reported).
 /// Per source: sequence ≤ last applied → duplicate; last applied + 1 → apply, and so on while the
-/// sequence continues; anything beyond a gap → held. Arrival order does not matter.
+/// sequence continues; anything beyond a gap → held, unless a `full` message lies beyond it: a full
+/// message is applied across a gap, and the messages between the last applied and it are superseded.
+/// Arrival order does not matter.
 public enum Sequencer {
     public struct Message<ID: Hashable & Sendable>: Sendable {
         public var id: ID
@@ -20,12 +25,15 @@ public enum Sequencer {
         public var sequence: UInt64
         /// When the drop received it (file time, or IMAP INTERNALDATE).
         public var received: Date
+        /// A `full` message: everything its source owns, so it may be applied across a gap.
+        public var isFull: Bool
 
-        public init(id: ID, source: String, sequence: UInt64, received: Date) {
+        public init(id: ID, source: String, sequence: UInt64, received: Date, isFull: Bool = false) {
             self.id = id
             self.source = source
             self.sequence = sequence
             self.received = received
+            self.isFull = isFull
         }
     }
 
@@ -38,8 +46,23 @@ public enum Sequencer {
         var others: [(Message<ID>, SequenceDecision)] = []
         let bySource = Dictionary(grouping: messages, by: \.source)
         for source in bySource.keys.sorted() {
-            let sorted = bySource[source]!.sorted { ($0.sequence, $0.received) < ($1.sequence, $1.received) }
+            var sorted = bySource[source]!.sorted { ($0.sequence, $0.received) < ($1.sequence, $1.received) }
             var last = lastApplied[source] ?? 0
+            // The last full message beyond a gap goes next; what lies between is superseded by it.
+            let present = Set(sorted.map(\.sequence))
+            if let full = sorted.last(where: { $0.isFull && $0.sequence > last }), full.sequence > last &+ 1,
+                !(last &+ 1..<full.sequence).allSatisfy(present.contains)
+            {
+                for message in sorted where message.sequence > last && message.sequence < full.sequence {
+                    others.append((message, .superseded(by: full.sequence)))
+                }
+                sorted.removeAll { $0.sequence > last && $0.sequence < full.sequence }
+                for message in sorted where message.sequence <= last {
+                    others.append((message, .duplicate(lastApplied: last)))
+                }
+                sorted.removeAll { $0.sequence <= last }
+                last = full.sequence &- 1
+            }
             var gap: UInt64?
             var ready: [Message<ID>] = []
             for message in sorted {

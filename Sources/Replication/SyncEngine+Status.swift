@@ -69,7 +69,7 @@ extension SyncEngine {
                 sources[message.source]?.held += 1
                 sources[message.source]?.waitingFor = waitingFor
                 sources[message.source]?.waitingSince = since
-            case .duplicate: break
+            case .duplicate, .superseded: break
             }
         }
         var unattributed = 0

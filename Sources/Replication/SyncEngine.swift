@@ -49,7 +49,9 @@ public struct SyncEngine: Sendable {
     static func sequencerMessages(_ candidates: [Candidate]) -> [Sequencer.Message<Int>] {
         candidates.enumerated().compactMap { index, candidate in
             candidate.decoded.map {
-                Sequencer.Message(id: index, source: $0.message.source, sequence: $0.message.sequence, received: candidate.received)
+                Sequencer.Message(
+                    id: index, source: $0.message.source, sequence: $0.message.sequence, received: candidate.received,
+                    isFull: $0.message.kind == .full)
             }
         }
     }

@@ -70,6 +70,10 @@ struct SyncRun {
             case .limitReached(let limit):
                 report.outcome = .deferred
                 report.reason = "--max-messages \(limit) reached; left for the next run"
+            case .superseded(let full):
+                report.outcome = .duplicate
+                report.reason = "superseded by the full message \(full) of \(source), applied in this run"
+                try await engine.settle(candidate.reference, .processed, dryRun: options.dryRun)
             case .waitsBehind(let waitingFor):
                 report.reason = "waits behind sequence \(waitingFor) of \(source), which was not applied"
                 report.waitingFor = waitingFor

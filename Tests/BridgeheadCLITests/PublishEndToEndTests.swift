@@ -491,4 +491,37 @@ import Testing
         #expect(synced.status == 0, "\(synced.stderr)")
         try sites.expectEqual("after a purged log")
     }
+
+    /// A message lost on the way leaves a gap; a full message (`publish --full`) is applied across it,
+    /// and the message held behind the gap is settled as superseded. The dry run foretells the same.
+    @Test func aFullMessageIsAppliedAcrossAGap() throws {
+        let sites = try Sites()
+        try sites.change(Self.first)
+        #expect(try sites.publish().status == 0)
+        #expect(try sites.sync().status == 0)
+        try sites.change(Self.second)
+        #expect(try sites.publish().status == 0)
+        // #2 is lost between the sites.
+        for name in try FileManager.default.contentsOfDirectory(atPath: sites.drop + "/new") {
+            try FileManager.default.removeItem(atPath: sites.drop + "/new/" + name)
+        }
+        try sites.change(
+            "dn: cn=In,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: description\ndescription: after the gap\n-\n")
+        #expect(try sites.publish().status == 0)
+        let held = try sites.sync(["--format", "json"])
+        #expect(held.stdout.contains("\"held\""), "#3 waits for #2: \(held.stdout.prefix(1500))")
+        #expect(try sites.publish(["--full"]).status == 0)
+
+        let outcomes = { (output: Command.Output) throws -> [String] in
+            let messages = try sites.json(output)["messages"] as? [[String: Any]] ?? []
+            return messages.map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }.sorted()
+        }
+        let dry = try sites.sync(["--dry-run", "--format", "json"])
+        let real = try sites.sync(["--format", "json"])
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(try outcomes(real) == ["3 duplicate", "4 applied"], "\(real.stdout.prefix(2000))")
+        #expect(try outcomes(dry) == outcomes(real), "the dry run foretells the run")
+        #expect(real.stdout.contains("superseded by the full message 4"), "\(real.stdout.prefix(2000))")
+        try sites.expectEqual("after a full message across a gap")
+    }
 }

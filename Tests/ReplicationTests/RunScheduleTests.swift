@@ -9,8 +9,8 @@ struct RunScheduleTests {
     typealias Message = RunSchedule.Message
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func message(_ id: Int, _ source: String, _ sequence: UInt64, hoursAgo: Double = 1) -> Message {
-        Message(id: id, source: source, sequence: sequence, received: now.addingTimeInterval(-hoursAgo * 3600 + Double(id)))
+    static func message(_ id: Int, _ source: String, _ sequence: UInt64, hoursAgo: Double = 1, full: Bool = false) -> Message {
+        Message(id: id, source: source, sequence: sequence, received: now.addingTimeInterval(-hoursAgo * 3600 + Double(id)), isFull: full)
     }
 
     /// Every turn, the run's answers given by `outcome` (nil: applied).
@@ -40,6 +40,7 @@ struct RunScheduleTests {
             case .stopped: result.append("\(name) stopped")
             case .limitReached(let limit): result.append("\(name) limit \(limit)")
             case .waitsBehind(let sequence): result.append("\(name) behind \(sequence)")
+            case .superseded(let full): result.append("\(name) superseded by \(full)")
             }
         }
         return result
@@ -83,5 +84,18 @@ struct RunScheduleTests {
             [Self.message(0, "a", 1), Self.message(1, "a", 1), Self.message(2, "a", 5)], lastApplied: [:], maxMessages: nil, gapTimeout: 3600,
             now: Self.now)
         #expect(Self.turns(&schedule, stopAfter: 0) == ["a#1 stopped", "a#1 duplicate of 1", "a#5 held for 2"])
+    }
+
+    /// A full message across a gap (#2 lost): applied; what it supersedes is settled once it is, and
+    /// waits behind it when it is not.
+    @Test func aFullMessageAcrossAGap() {
+        let messages = [Self.message(0, "a", 3), Self.message(1, "a", 5, full: true), Self.message(2, "a", 6), Self.message(3, "a", 4)]
+        var schedule = RunSchedule(messages, lastApplied: ["a": 1], maxMessages: nil, gapTimeout: 72 * 3600, now: Self.now)
+        #expect(Self.turns(&schedule) == ["a#5 applied", "a#6 applied", "a#3 superseded by 5", "a#4 superseded by 5"])
+        var refused = RunSchedule(messages, lastApplied: ["a": 1], maxMessages: nil, gapTimeout: 72 * 3600, now: Self.now)
+        #expect(
+            Self.turns(&refused) { $0.sequence == 5 ? "quarantined" : nil } == [
+                "a#5 quarantined", "a#6 behind 5", "a#3 behind 5", "a#4 behind 5",
+            ])
     }
 }

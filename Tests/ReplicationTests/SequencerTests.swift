@@ -55,4 +55,18 @@ struct SequencerTests {
             [message("a2", "site-a", 2, minute: 1), message("b1", "site-b", 1, minute: 2), message("a1", "site-a", 1, minute: 3)], lastApplied: [:])
         #expect(reversed.map(\.message.id) == ["b1", "a1", "a2"])
     }
+
+    /// A full message beyond a gap is applied; the messages between the last applied and it are
+    /// superseded. Without a gap, everything goes in order as usual.
+    @Test func aFullMessageJumpsAGap() {
+        let full = Message(id: "7f", source: "a", sequence: 7, received: t0, isFull: true)
+        let result = decisions([message("6", "a", 6), full, message("8", "a", 8), message("4", "a", 4)], ["a": 4])
+        #expect(result["7f"] == .apply)
+        #expect(result["8"] == .apply)
+        #expect(result["6"] == .superseded(by: 7))
+        #expect(result["4"] == .duplicate(lastApplied: 4))
+        let plan = Sequencer.plan([message("6", "a", 6), full, message("5", "a", 5)], lastApplied: ["a": 4])
+        #expect(plan.map(\.message.id) == ["5", "6", "7f"], "no gap: in order")
+        #expect(plan.allSatisfy { $0.decision == .apply })
+    }
 }
