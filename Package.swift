@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "PublishingTests", dependencies: ["Publishing", "LDAPModel", "TestSupport"], swiftSettings: strict),
         // The fuzz entry points (one function per parser of outside input), and their corpus replayed as tests.
         .target(
-            name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Config"],
+            name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Config", "Publishing"],
             path: "Fuzz/Entries", swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries"], swiftSettings: strict),
         .testTarget(
@@ -174,7 +174,7 @@ let package = Package(
 // builds with `--sanitize fuzzer --sanitize address` (libFuzzer brings main(), so these are parsed as
 // libraries).
 if Context.environment["BRIDGEHEAD_FUZZ"] != nil {
-    for name in ["ldif", "dn", "filter", "mime", "smime", "address", "imap", "configuration"] {
+    for name in ["ldif", "dn", "filter", "mime", "smime", "address", "imap", "configuration", "accesslog", "smtp"] {
         package.targets.append(
             .executableTarget(
                 name: "fuzz-\(name)", dependencies: ["FuzzEntries"], path: "Fuzz/Targets/\(name)",

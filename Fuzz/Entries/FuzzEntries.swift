@@ -8,6 +8,6 @@ public enum FuzzEntries {
     /// Every entry point by target name (the names of Fuzz/Targets and Fuzz/Corpus).
     public static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "ldif": ldif, "dn": dn, "filter": filter, "mime": mime, "smime": smime, "address": address, "imap": imap,
-        "configuration": configuration,
+        "configuration": configuration, "accesslog": accesslog, "smtp": smtp,
     ]
 }
