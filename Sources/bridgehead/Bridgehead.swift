@@ -120,9 +120,15 @@ struct StandardError: TextOutputStream {
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, ldif
 
-    /// For a command that has no LDIF to show: refuses `--format ldif`.
-    static func textOrJSON(_ format: OutputFormat?) throws {
-        if format == .ldif { throw ValidationError("--format ldif is for decode and sync; use text or json") }
+}
+
+/// `--format text|json`, for a command that has no LDIF to show (`--format ldif` is refused).
+struct TextOrJSONOption: ParsableArguments {
+    @Option(help: "Output: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if format == .ldif { throw ValidationError("--format ldif is for decode, sync and publish; use text or json") }
     }
 }
 

@@ -20,14 +20,12 @@ struct AddressCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Output: text or json.")
-    var format: OutputFormat = .text
+    @OptionGroup var output: TextOrJSONOption
 
     @Argument(help: "Addresses, each one argument (quote them).")
     var addresses: [String]
 
     func validate() throws {
-        try OutputFormat.textOrJSON(format)
         if addresses.isEmpty { throw ValidationError("name at least one address") }
     }
 
@@ -55,10 +53,10 @@ struct AddressCommand: ParsableCommand {
             } catch {
                 failed = true
                 reports.append(Report(input: input, error: error.reason))
-                if format == .text { printError("\(input.debugDescription): \(error.reason)") }
+                if output.format == .text { printError("\(input.debugDescription): \(error.reason)") }
             }
         }
-        if format == .json {
+        if output.format == .json {
             try FileHandleOutput.writeJSON(reports)
         } else {
             for report in reports where report.error == nil {

@@ -29,15 +29,10 @@ struct ResolveCommand: AsyncParsableCommand {
     @Option(help: "Use the naming rules of this [[source]].")
     var source: String?
 
-    @Option(help: "Output: text or json.")
-    var format: OutputFormat = .text
+    @OptionGroup var output: TextOrJSONOption
 
     @Argument(help: "Addresses or source DNs (quote them).")
     var addresses: [String]
-
-    func validate() throws {
-        try OutputFormat.textOrJSON(format)
-    }
 
     func run() async throws {
         let configuration = try configFile.load()
@@ -89,7 +84,7 @@ struct ResolveCommand: AsyncParsableCommand {
             case .invalid(let reason): Line(input: input, result: "invalid", reason: reason)
             }
         }
-        if format == .json {
+        if output.format == .json {
             try FileHandleOutput.writeJSON(lines)
         } else {
             for line in lines {

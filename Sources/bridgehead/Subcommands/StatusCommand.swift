@@ -25,14 +25,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var configFile: ConfigOption
 
-    @Option(help: "Output: text or json.")
-    var format: OutputFormat = .text
+    @OptionGroup var output: TextOrJSONOption
 
     @OptionGroup var common: CommonOptions
-
-    func validate() throws {
-        try OutputFormat.textOrJSON(format)
-    }
 
     func run() async throws {
         common.bootstrapLogging()
@@ -63,7 +58,7 @@ struct StatusCommand: AsyncParsableCommand {
                 throw Exit.dataError
             }
         }
-        if format == .json {
+        if output.format == .json {
             try FileHandleOutput.writeJSON(status)
             return
         }
@@ -151,14 +146,9 @@ struct QuarantineCommand: AsyncParsableCommand {
 
         @OptionGroup var configFile: ConfigOption
 
-        @Option(help: "Output: text or json.")
-        var format: OutputFormat = .text
+        @OptionGroup var output: TextOrJSONOption
 
         @OptionGroup var common: CommonOptions
-
-        func validate() throws {
-            try OutputFormat.textOrJSON(format)
-        }
 
         func run() async throws {
             common.bootstrapLogging()
@@ -166,7 +156,7 @@ struct QuarantineCommand: AsyncParsableCommand {
             let messages = try await Session.with(configuration, logger: Logger(label: "bridgehead.quarantine")) { engine async throws(SyncError) in
                 try await engine.quarantined()
             }
-            if format == .json {
+            if output.format == .json {
                 try FileHandleOutput.writeJSON(messages)
                 return
             }
