@@ -43,12 +43,9 @@ public struct ChangeCapture: Sendable {
     /// The successful writes after `position` ("0": all of them), in commit (entryCSN) order, as change
     /// records of the published subtrees; and the CSN of the last log entry read (nil: none).
     public func changes(after position: String) async throws(PublishError) -> (records: [CapturedRecord], last: String?) {
-        var filter: Filter = .and([.equality("objectClass", "auditWriteObject"), .equality("reqResult", "0")])
-        if position != "0" {
-            filter = .and([
-                .equality("objectClass", "auditWriteObject"), .equality("reqResult", "0"), .greaterOrEqual("entryCSN", Array(position.utf8)),
-            ])
-        }
+        var terms: [Filter] = [.equality("objectClass", "auditWriteObject"), .equality("reqResult", "0")]
+        if position != "0" { terms.append(.greaterOrEqual("entryCSN", Array(position.utf8))) }
+        let filter: Filter = .and(terms)
         let entries: [Entry]
         do {
             entries = try await connection.search(

@@ -182,11 +182,11 @@ final class SMTPSession: @unchecked Sendable {
         let mechanisms = Set((capabilities["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
         if mechanisms.contains("PLAIN") {
             let token = Data([0] + Array(user.utf8) + [0] + Array(password.utf8)).base64EncodedString()
-            try expect(try await reply(to: "AUTH PLAIN \(token)", what: "AUTH PLAIN", secret: true), 235, "AUTH PLAIN")
+            try expect(try await reply(to: "AUTH PLAIN \(token)", what: "AUTH PLAIN"), 235, "AUTH PLAIN")
         } else if mechanisms.contains("LOGIN") {
             try expect(try await reply(to: "AUTH LOGIN", what: "AUTH LOGIN"), 334, "AUTH LOGIN")
-            try expect(try await reply(to: Data(user.utf8).base64EncodedString(), what: "AUTH LOGIN user", secret: true), 334, "AUTH LOGIN")
-            try expect(try await reply(to: Data(password.utf8).base64EncodedString(), what: "AUTH LOGIN password", secret: true), 235, "AUTH LOGIN")
+            try expect(try await reply(to: Data(user.utf8).base64EncodedString(), what: "AUTH LOGIN user"), 334, "AUTH LOGIN")
+            try expect(try await reply(to: Data(password.utf8).base64EncodedString(), what: "AUTH LOGIN password"), 235, "AUTH LOGIN")
         } else {
             throw DeliveryError(.permanent, "\(where_) offers neither AUTH PLAIN nor AUTH LOGIN (offers: \(capabilities["AUTH"] ?? "none"))")
         }
@@ -229,7 +229,7 @@ final class SMTPSession: @unchecked Sendable {
             reply.isTemporary ? .temporary : .permanent, "\(where_) answered \(what) with \(Text.printable(String(reply.description.prefix(300))))")
     }
 
-    func reply(to command: String?, what: String, secret: Bool = false) async throws(DeliveryError) -> SMTPReply {
+    func reply(to command: String?, what: String) async throws(DeliveryError) -> SMTPReply {
         try await reply(toBytes: command.map { Array(($0 + "\r\n").utf8) }, what: what, timeout: settings.timeout, afterData: false)
     }
 
