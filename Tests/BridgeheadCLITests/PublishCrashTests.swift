@@ -35,14 +35,14 @@ import Testing
         // Twenty times: more changes at site A, then a publish run killed at a random instant.
         var kills = 0
         for _ in 0..<20 {
-            try sites.change(changes(150))
+            try sites.change(changes(300))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLITests.binary)
             process.arguments = ["publish", "--config", sites.publisherConfig]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32.random(in: 30_000..<700_000, using: &generator))
+            usleep(UInt32.random(in: 10_000..<300_000, using: &generator))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
