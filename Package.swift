@@ -155,7 +155,7 @@ let package = Package(
             dependencies: ["Replication", "MessageFormat", "RunSupport", "Config", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
-        .testTarget(name: "PublishingTests", dependencies: ["Publishing", "LDAPModel", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PublishingTests", dependencies: ["Publishing", "LDAPModel", "MailDrop", "TestSupport"], swiftSettings: strict),
         // The fuzz entry points (one function per parser of outside input), and their corpus replayed as tests.
         .target(
             name: "FuzzEntries", dependencies: ["LDIF", "LDAPModel", "MIME", "SMIME", "Addressing", "MailDrop", "Config", "Publishing"],

@@ -38,22 +38,43 @@ public struct SearchRequest: Sendable, Hashable {
 extension LDAPConnection {
     /// Runs a search, following paged-results cookies until the last page. Values are bytes.
     public func search(_ request: SearchRequest) async throws(LDAPError) -> [Entry] {
+        var entries: [Entry] = []
+        var cookie: [UInt8] = []
+        repeat {
+            let page = try await self.page(request, cookie: cookie)
+            entries += page.entries
+            cookie = page.cookie
+        } while !cookie.isEmpty
+        return entries
+    }
+
+    /// Runs a search and hands its entries to `body` a page at a time, so that a search of any size
+    /// is never held whole (`request.pageSize` sets how many at a time; unpaged, all come at once).
+    /// Throws what the search or `body` throws.
+    public func search(_ request: SearchRequest, eachPage body: ([Entry]) async throws -> Void) async throws {
+        var cookie: [UInt8] = []
+        repeat {
+            let page = try await self.page(request, cookie: cookie)
+            cookie = page.cookie
+            try await body(page.entries)
+        } while !cookie.isEmpty
+    }
+
+    /// One page of a search, and the cookie for the next (empty: it was the last).
+    private func page(_ request: SearchRequest, cookie: [UInt8]) async throws(LDAPError) -> (entries: [Entry], cookie: [UInt8]) {
         let timeout = self.timeout
         return try await run { ld throws(LDAPError) in
             var entries: [Entry] = []
-            var cookie: [UInt8] = []
-            repeat {
-                var controls = request.controls
-                if let pageSize = request.pageSize {
-                    controls.append(Control(oid: Control.OIDs.pagedResults, isCritical: false, value: pagedValue(pageSize, cookie)))
-                }
-                let result = try searchOnce(ld, request, controls: controls, timeout: timeout, into: &entries)
-                cookie = []
-                if request.pageSize != nil, let response = result.controls.first(where: { $0.oid == Control.OIDs.pagedResults }) {
-                    cookie = (try? pagedCookie(response.value ?? [])) ?? []
-                }
-            } while !cookie.isEmpty
-            return entries
+            var controls = request.controls
+            if let pageSize = request.pageSize {
+                controls.append(Control(oid: Control.OIDs.pagedResults, isCritical: false, value: pagedValue(pageSize, cookie)))
+            }
+            let result = try searchOnce(ld, request, controls: controls, timeout: timeout, into: &entries)
+            var next: [UInt8] = []
+            if request.pageSize != nil, let response = result.controls.first(where: { $0.oid == Control.OIDs.pagedResults }) {
+                next = (try? pagedCookie(response.value ?? [])) ?? []
+            }
+            return (entries, next)
         }
     }
 

@@ -37,3 +37,76 @@ public enum FileBytes {
         return bytes
     }
 }
+
+/// A message to send: bytes in memory, or a file read in chunks (an archived message of any size).
+public enum MessageSource: Sendable {
+    case bytes([UInt8])
+    case file(String)
+
+    /// Its size in bytes.
+    public func size() throws(FileBytes.Failure) -> Int {
+        switch self {
+        case .bytes(let bytes): return bytes.count
+        case .file(let path):
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno))) }
+            return Int(info.st_size)
+        }
+    }
+
+    /// Its bytes, a chunk at a time.
+    public func chunks(size: Int = 1 << 20) throws(FileBytes.Failure) -> ChunkReader { try ChunkReader(self, size: size) }
+
+    /// All of it (for what is small: a request, a test).
+    public func bytes() throws(FileBytes.Failure) -> [UInt8] {
+        switch self {
+        case .bytes(let bytes): bytes
+        case .file(let path): try FileBytes.read(path)
+        }
+    }
+}
+
+/// Reads a `MessageSource` in chunks.
+public final class ChunkReader {
+    private var pending: [UInt8]?
+    private var descriptor: Int32 = -1
+    private let size: Int
+
+    init(_ source: MessageSource, size: Int) throws(FileBytes.Failure) {
+        self.size = max(size, 1)
+        switch source {
+        case .bytes(let bytes): pending = bytes
+        case .file(let path):
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno))) }
+        }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// The next chunk, nil at the end.
+    public func next() throws(FileBytes.Failure) -> [UInt8]? {
+        if let bytes = pending {
+            pending = nil
+            return bytes.isEmpty ? nil : bytes
+        }
+        guard descriptor >= 0 else { return nil }
+        var failure: FileBytes.Failure?
+        let chunk = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = 0
+            while true {
+                let got = Glibc.read(descriptor, buffer.baseAddress!, size)
+                if got < 0, errno == EINTR { continue }
+                if got < 0 { failure = .unreadable(String(cString: strerror(errno))) } else { count = got }
+                break
+            }
+        }
+        if let failure { throw failure }
+        if chunk.isEmpty {
+            close(descriptor)
+            descriptor = -1
+            return nil
+        }
+        return chunk
+    }
+}

@@ -117,10 +117,10 @@ public struct ReplicationMessage: Sendable {
         self.init(source: source, sequence: sequence, kind: kind, records: records, messageID: messageID, destinations: destinations)
     }
 
-    /// The entity that gets signed: the Bridgehead headers and the LDIF, CRLF line ends.
-    public var entity: [UInt8] {
-        let out = Array(
-            """
+    /// The header of the entity that gets signed: the Bridgehead headers, CRLF line ends, and the
+    /// blank line that ends it.
+    public var entityHeader: [UInt8] {
+        var text = """
             Content-Type: application/ldif; charset=utf-8\r
             Content-Transfer-Encoding: 7bit\r
             Bridgehead-Format: \(Self.format)\r
@@ -128,12 +128,16 @@ public struct ReplicationMessage: Sendable {
             Bridgehead-Sequence: \(sequence)\r
             Bridgehead-Kind: \(kind.rawValue)\r
 
-            """.utf8)
-        var optional = ""
-        if let messageID { optional += "Bridgehead-Message-ID: \(messageID)\r\n" }
-        if !destinations.isEmpty { optional += "Bridgehead-Destination: \(destinations.joined(separator: ", "))\r\n" }
+            """
+        if let messageID { text += "Bridgehead-Message-ID: \(messageID)\r\n" }
+        if !destinations.isEmpty { text += "Bridgehead-Destination: \(destinations.joined(separator: ", "))\r\n" }
+        return Array((text + "\r\n").utf8)
+    }
+
+    /// The entity that gets signed: the Bridgehead headers and the LDIF, CRLF line ends.
+    public var entity: [UInt8] {
         // LDIFWriter writes ASCII only (base64 for the rest), so 7bit holds.
-        return out + Array((optional + "\r\n").utf8) + SMIMECanonical.crlf(LDIFWriter().render(records))
+        entityHeader + SMIMECanonical.crlf(LDIFWriter().render(records))
     }
 
     /// A whole message: outer headers for people and routing (and `extraHeaders`, unsigned: the
@@ -143,42 +147,10 @@ public struct ReplicationMessage: Sendable {
     )
         throws(ReplicationMessageError) -> [UInt8]
     {
-        let domain = from.split(separator: "@").last.map(String.init) ?? "bridgehead.invalid"
-        let id = messageID ?? self.messageID ?? "<bridgehead.\(source).\(sequence).\(UUID().uuidString.lowercased())@\(domain)>"
-        guard Self.isValidMessageID(id) else { throw .invalid("the Message-ID '\(id)' is not of the form <left@right>") }
-        guard sequence >= 1, sequence <= Self.maxSequence else { throw .invalid("the sequence must be from 1 to \(Self.maxSequence)") }
-        // The identity goes into the signed part too, where a relay cannot change it.
-        var signedPart = self
-        signedPart.messageID = id
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        for (name, value) in [("From", from), ("To", to)] + extraHeaders where value.contains("\r") || value.contains("\n") {
-            throw .invalid("\(name) must be one line")
-        }
-        for (name, _) in extraHeaders where name.isEmpty || !name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) {
-            throw .invalid("'\(name)' is not a header name")
-        }
-        var out = Array(
-            """
-            From: \(from)\r
-            To: \(to)\r
-            Subject: Bridgehead replication \(source) #\(sequence) (\(kind.rawValue))\r
-            Date: \(formatter.string(from: date))\r
-            Message-ID: \(id)\r
-            MIME-Version: 1.0\r
-
-            """.utf8)
-        out += extraHeaders.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) }
-        if let signer {
-            do {
-                out += try signer.sign(signedPart.entity, signingTime: date)
-            } catch {
-                throw .invalid("\(error)")
-            }
-        } else {
-            out += signedPart.entity
-        }
+        var writer = try MessageWriter(self, from: from, to: to, signer: signer, date: date, messageID: messageID, extraHeaders: extraHeaders)
+        var out = writer.begin()
+        for record in records { out += writer.append(record) }
+        out += try writer.finish()
         return out
     }
 }

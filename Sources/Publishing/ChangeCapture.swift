@@ -82,13 +82,50 @@ public struct ChangeCapture: Sendable {
         return (records, log.last?.csn)
     }
 
-    /// Every published entry, parents before children.
-    public func fullContent() async throws(PublishError) -> [Entry] {
-        var result: [Entry] = []
+    /// Every published entry, parents before children, handed to `body` one at a time as the pages
+    /// of a search arrive: what is held is a page, a 64-bit hash of each DN seen (to know whether an
+    /// entry's parent came already), and any entry that came before its parent (slapd returns
+    /// entries in the order they were created, so one moved under a newer parent comes first) until
+    /// its parent comes.
+    public func forEachPublishedEntry(_ body: (Entry) throws(PublishError) -> Void) async throws(PublishError) {
         for base in scope.subtrees {
-            result += try await subtree(base).compactMap(scope.published)
+            var seen = Set<Int>()
+            var waiting: [Int: [Entry]] = [:]
+            func emit(_ entry: Entry) throws(PublishError) {
+                var stack = [entry]
+                while let next = stack.popLast() {
+                    let key = next.dn.normalized.hashValue
+                    seen.insert(key)
+                    if let published = scope.published(next) { try body(published) }
+                    if let children = waiting.removeValue(forKey: key) { stack += children.reversed() }
+                }
+            }
+            do {
+                try await connection.search(SearchRequest(base: base, scope: .subtree, pageSize: Self.pageSize)) { page in
+                    for entry in page {
+                        if entry.dn.matches(base) {
+                            try emit(entry)
+                        } else if let parent = entry.dn.parent?.normalized.hashValue, !seen.contains(parent) {
+                            waiting[parent, default: []].append(entry)
+                        } else {
+                            try emit(entry)
+                        }
+                    }
+                }
+            } catch let error as LDAPError where error.code == .noSuchObject {
+                continue
+            } catch let error as LDAPError {
+                throw .ldap(error)
+            } catch let error as PublishError {
+                throw error
+            } catch {
+                throw .inconsistent("\(error)")
+            }
+            // Entries whose parent never came (it cannot be, in a subtree search): shallowest first.
+            for entry in waiting.values.joined().sorted(by: { $0.dn.rdns.count < $1.dn.rdns.count }) {
+                if let published = scope.published(entry) { try body(published) }
+            }
         }
-        return result
     }
 
     /// The entries at and under `dn` as they are now, parents first (empty when it is gone).

@@ -36,10 +36,24 @@ public struct Outbox: Sendable {
 
     /// Archives a message as not yet delivered. Fails (`.exists`) when that sequence is archived already.
     public func archive(_ bytes: [UInt8], sequence: UInt64) throws(MailDropError) {
-        if FileManager.default.fileExists(atPath: root + "/cur/" + name(sequence) + ":2,S") {
-            throw MailDropError(.exists, "\(root)/cur/\(name(sequence)):2,S already exists; nothing was replaced")
+        let file = try writer(for: sequence)
+        try file.write(bytes)
+        try archive(file)
+    }
+
+    /// A file in tmp/ for message `sequence`, written in pieces and then `archive`d.
+    public func writer(for sequence: UInt64) throws(MailDropError) -> MaildirWriter {
+        try MaildirWriter(root: root, name: name(sequence), mode: 0o600)
+    }
+
+    /// Archives a written message as not yet delivered (synced into new/). Fails (`.exists`) when its
+    /// sequence is archived already; the file is then removed.
+    public func archive(_ file: MaildirWriter) throws(MailDropError) {
+        if FileManager.default.fileExists(atPath: root + "/cur/" + file.name + ":2,S") {
+            file.discard()
+            throw MailDropError(.exists, "\(root)/cur/\(file.name):2,S already exists; nothing was replaced")
         }
-        try Maildir.deliver(bytes, to: root, name: name(sequence), mode: 0o600)
+        try file.commit(folder: "new")
     }
 
     /// Every archived message of this source, in sequence order.
@@ -74,12 +88,18 @@ public struct Outbox: Sendable {
         try Maildir.syncDirectory(root + "/cur")
     }
 
-    /// An archived message's bytes.
-    public func read(_ item: Item) throws(MailDropError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: item.path) else {
-            throw MailDropError(.vanished, "cannot read \(item.path)")
+    /// An archived message, to be read a chunk at a time.
+    public func source(_ item: Item) -> MessageSource { .file(item.path) }
+
+    /// The log position an archived message records in its header (nil when it records none); only
+    /// the start of the file is read.
+    public func position(of item: Item) throws(MailDropError) -> String? {
+        do {
+            guard let start = try source(item).chunks(size: 1 << 16).next() else { return nil }
+            return Self.position(in: start)
+        } catch {
+            throw MailDropError(.vanished, "cannot read \(item.path): \(error)")
         }
-        return [UInt8](data)
     }
 
     /// The log position an archived message records (nil when it records none).

@@ -39,8 +39,6 @@ public struct PublishedMessage: Sendable, Codable, Hashable {
     public var position: String?
     /// One line per record ("add cn=…", "modify cn=…"), when details were asked for.
     public var changes: [String]?
-    /// The message's LDIF, when asked for (`--format ldif`).
-    public var ldif: String?
 }
 
 public struct UndeliveredMessage: Sendable, Codable, Hashable {

@@ -17,13 +17,13 @@ extension Publisher {
             throw .inconsistent("outbox \(settings.outbox): \(error)")
         }
         guard let newest = items.last, newest.sequence > state?.sequence ?? 0 else { return state }
-        let bytes: [UInt8]
+        let recorded: String?
         do {
-            bytes = try outbox.read(newest)
+            recorded = try outbox.position(of: newest)
         } catch {
             throw .inconsistent("outbox \(settings.outbox): \(error)")
         }
-        guard let position = Outbox.position(in: bytes) else {
+        guard let position = recorded else {
             throw .inconsistent(
                 "\(newest.path) is message \(newest.sequence), beyond the state's \(state?.sequence ?? 0), and records no log position; "
                     + "move it out of the outbox if it is not this publisher's")
@@ -60,24 +60,79 @@ extension Publisher {
             }
             return next
         }
+        let message = ReplicationMessage(source: settings.sourceID, sequence: sequence, kind: .delta, records: [])
+        return try await write(message, position: batch.position, after: state, options: options, into: &report) { append throws(PublishError) in
+            for record in batch.records { try append(record) }
+        }
+    }
+
+    /// A `full` message of the published subtrees, streamed: each entry goes into the outbox file
+    /// (in a dry run, nowhere) as its search page arrives, so memory does not grow with the directory.
+    func publishFull(
+        after state: PublisherState?, position: String, capture: ChangeCapture, options: PublishOptions, into report: inout PublishReport
+    ) async throws(PublishError) -> PublisherState? {
+        let message = ReplicationMessage(source: settings.sourceID, sequence: (state?.sequence ?? 0) + 1, kind: .full, records: [])
+        return try await write(message, position: position, after: state, options: options, into: &report) { append throws(PublishError) in
+            try await capture.forEachPublishedEntry { entry throws(PublishError) in try append(.content(entry)) }
+        }
+    }
+
+    /// Builds, signs and (unless a dry run) archives and records one message whose records
+    /// `produce` hands to `append` one at a time; the message is written as it is built, never held.
+    private func write(
+        _ message: ReplicationMessage, position: String, after state: PublisherState?, options: PublishOptions,
+        into report: inout PublishReport, produce: ((LDIFRecord) throws(PublishError) -> Void) async throws(PublishError) -> Void
+    ) async throws(PublishError) -> PublisherState? {
+        let sequence = message.sequence
         guard sequence <= ReplicationMessage.maxSequence else { throw .inconsistent("the sequence would pass \(ReplicationMessage.maxSequence)") }
-        let message = ReplicationMessage(source: settings.sourceID, sequence: sequence, kind: batch.kind, records: batch.records)
-        let bytes: [UInt8]
+        var writer: MessageWriter
+        var file: MaildirWriter?
         do {
-            bytes = try message.compose(
-                from: settings.from, to: settings.to.joined(separator: ", "), signer: signer, date: options.now,
-                extraHeaders: [(Outbox.positionHeader, batch.position)])
+            writer = try MessageWriter(
+                message, from: settings.from, to: settings.to.joined(separator: ", "), signer: signer, date: options.now,
+                extraHeaders: [(Outbox.positionHeader, position)])
         } catch {
             throw .inconsistent("cannot build message \(sequence): \(error)")
         }
-        var summary = PublishedMessage(
-            sequence: sequence, kind: batch.kind.rawValue, records: batch.records.count, bytes: bytes.count, position: batch.position)
-        if options.details || options.dryRun { summary.changes = batch.records.map(Self.describe) }
-        if options.ldif { summary.ldif = String(decoding: LDIFWriter().render(batch.records), as: UTF8.self) }
-        report.messages.append(summary)
-        guard !options.dryRun else { return next }
+        if !options.dryRun {
+            do {
+                file = try outbox.writer(for: sequence)
+            } catch {
+                throw .inconsistent("cannot archive message \(sequence) in \(settings.outbox): \(error)")
+            }
+        }
+        var bytes = 0
+        var changes: [String] = []
+        let describe = options.details || options.dryRun
+        func emit(_ piece: [UInt8]) throws(PublishError) {
+            bytes += piece.count
+            do {
+                try file?.write(piece)
+            } catch {
+                throw .inconsistent("cannot archive message \(sequence) in \(settings.outbox): \(error)")
+            }
+        }
+        try emit(writer.begin())
+        options.ldifOutput?(Array("# \(settings.sourceID) sequence \(sequence) (\(message.kind.rawValue))\n".utf8) + LDIFWriter().header)
+        try await produce { record throws(PublishError) in
+            try emit(writer.append(record))
+            if describe { changes.append(Self.describe(record)) }
+            options.ldifOutput?(LDIFWriter().render(record))
+        }
         do {
-            try outbox.archive(bytes, sequence: sequence)
+            try emit(try writer.finish())
+        } catch let error as PublishError {
+            throw error
+        } catch {
+            throw .inconsistent("cannot sign message \(sequence): \(error)")
+        }
+        var summary = PublishedMessage(sequence: sequence, kind: message.kind.rawValue, records: writer.records, bytes: bytes, position: position)
+        if describe { summary.changes = changes }
+        report.messages.append(summary)
+        let next = PublisherState(sequence: sequence, position: position, time: options.now)
+        guard let file else { return next }
+        do {
+            try outbox.archive(file)
         } catch {
             throw .inconsistent("cannot archive message \(sequence) in \(settings.outbox): \(error)")
         }
@@ -107,7 +162,7 @@ extension Publisher {
     /// could not be.
     func deliver(_ item: Outbox.Item, into report: inout PublishReport) async -> Bool {
         do {
-            try await transport.deliver(try outbox.read(item), from: settings.from, to: settings.to)
+            try await transport.deliver(outbox.source(item), from: settings.from, to: settings.to)
             try outbox.markDelivered(item)
             report.delivered.append(item.sequence)
             return true

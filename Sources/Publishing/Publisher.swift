@@ -19,9 +19,11 @@ public struct PublishOptions: Sendable {
     public var resend: ClosedRange<UInt64>?
     /// Build at most this many messages; the rest waits for the next run.
     public var maxMessages: Int?
-    /// Describe each record in the report (`changes`), and include each message's LDIF.
+    /// Describe each record in the report (`changes`).
     public var details = false
-    public var ldif = false
+    /// Where each message's LDIF goes as it is built (`--format ldif`): a "# SOURCE sequence N
+    /// (KIND)" line, then the records.
+    public var ldifOutput: (@Sendable ([UInt8]) -> Void)?
     public var now = Date()
     public var stop: StopRequest?
 
@@ -98,7 +100,7 @@ public struct Publisher: Sendable {
                 throw .ldap(error)
             }
         }
-        var batches: [Batch]
+        var current = state
         if full {
             // The position is read before the content: a write in between is sent again as a change,
             // which the receiver finds already applied.
@@ -108,19 +110,19 @@ public struct Publisher: Sendable {
             } catch {
                 throw .ldap(error)
             }
-            let entries = try await capture.fullContent()
-            batches = [Batch(kind: .full, records: entries.map { .content($0) }, position: newest ?? "0")]
+            if options.stop?.isRequested != true {
+                current = try await publishFull(after: state, position: newest ?? "0", capture: capture, options: options, into: &report)
+            }
         } else {
             let position = state?.position ?? "0"
             let captured = try await capture.changes(after: position)
-            batches = Self.split(
+            var batches = Self.split(
                 captured.records, from: position, last: captured.last ?? position, maxChanges: settings.maxChanges, maxBytes: settings.maxBytes)
             if let limit = options.maxMessages, batches.count > limit { batches = Array(batches.prefix(limit)) }
-        }
-        var current = state
-        for batch in batches {
-            if options.stop?.isRequested == true { break }
-            current = try await publish(batch, after: current, options: options, into: &report)
+            for batch in batches {
+                if options.stop?.isRequested == true { break }
+                current = try await publish(batch, after: current, options: options, into: &report)
+            }
         }
         report.to = current?.position
         if !options.dryRun, options.stop?.isRequested != true { await deliverPending(into: &report) }
@@ -136,9 +138,8 @@ public struct Publisher: Sendable {
         report.finished = Date()
     }
 
-    /// The records of one message and the log position it reaches.
+    /// The records of one delta message and the log position it reaches.
     struct Batch {
-        var kind: ReplicationMessage.Kind
         var records: [LDIFRecord]
         var position: String
     }
@@ -147,7 +148,7 @@ public struct Publisher: Sendable {
     /// message's position is the last log entry all of whose records it (or an earlier one) holds. A
     /// run of log entries with no published records still moves the position (an empty batch).
     static func split(_ records: [CapturedRecord], from start: String, last: String, maxChanges: Int, maxBytes: Int) -> [Batch] {
-        guard !records.isEmpty else { return [Batch(kind: .delta, records: [], position: last)] }
+        guard !records.isEmpty else { return [Batch(records: [], position: last)] }
         var batches: [Batch] = []
         var chunk: [CapturedRecord] = []
         var bytes = 0
@@ -161,7 +162,7 @@ public struct Publisher: Sendable {
                 position = chunk.last(where: { $0.csn != next.csn })?.csn ?? previousPosition ?? start
             }
             if next == nil { position = last }
-            batches.append(Batch(kind: .delta, records: chunk.map { .change($0.record) }, position: position))
+            batches.append(Batch(records: chunk.map { .change($0.record) }, position: position))
             previousPosition = position
             chunk = []
             bytes = 0

@@ -29,8 +29,9 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible {
 
 /// How a published message leaves the site.
 public protocol MessageTransport: Sendable {
-    /// Delivers one whole message (headers and body, CRLF line ends) to every recipient.
-    func deliver(_ message: [UInt8], from: String, to: [String]) async throws(DeliveryError)
+    /// Delivers one whole message (headers and body, CRLF line ends) to every recipient. A message
+    /// in a file is read a chunk at a time, never whole.
+    func deliver(_ message: MessageSource, from: String, to: [String]) async throws(DeliveryError)
 }
 
 /// Into a Maildir (`deliver_maildir`): a data diode's spool, a file transfer, a peer on this host.
@@ -39,9 +40,12 @@ public struct MaildirTransport: MessageTransport {
 
     public init(root: String) { self.root = root }
 
-    public func deliver(_ message: [UInt8], from: String, to: [String]) async throws(DeliveryError) {
+    public func deliver(_ message: MessageSource, from: String, to: [String]) async throws(DeliveryError) {
         do {
-            try Maildir.deliver(message, to: root)
+            let file = try MaildirWriter(root: root)
+            let chunks = try message.chunks()
+            while let chunk = try chunks.next() { try file.write(chunk) }
+            try file.commit()
         } catch {
             throw DeliveryError(.temporary, "cannot deliver into \(root): \(error)")
         }
@@ -55,7 +59,7 @@ public struct SendmailTransport: MessageTransport {
 
     public init(program: String) { self.program = program }
 
-    public func deliver(_ message: [UInt8], from: String, to: [String]) async throws(DeliveryError) {
+    public func deliver(_ message: MessageSource, from: String, to: [String]) async throws(DeliveryError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = ["-i", "-f", from, "-t"]
@@ -72,19 +76,34 @@ public struct SendmailTransport: MessageTransport {
             throw DeliveryError(.permanent, "cannot run \(program): \(error.localizedDescription)")
         }
         // Unix line ends for a local program, as sendmail expects.
-        var unix: [UInt8] = []
-        unix.reserveCapacity(message.count)
-        for (index, byte) in message.enumerated() where !(byte == 0x0D && index + 1 < message.count && message[index + 1] == 0x0A) {
-            unix.append(byte)
-        }
         let writer = input.fileHandleForWriting
         signal(SIGPIPE, SIG_IGN)
         var unread = false
+        var pendingCR = false
         do {
-            try writer.write(contentsOf: unix)
+            let chunks = try message.chunks()
+            while let chunk = try chunks.next() {
+                var unix: [UInt8] = []
+                unix.reserveCapacity(chunk.count + 1)
+                for byte in chunk {
+                    if pendingCR, byte != 0x0A { unix.append(0x0D) }
+                    pendingCR = byte == 0x0D
+                    if !pendingCR { unix.append(byte) }
+                }
+                do {
+                    try writer.write(contentsOf: unix)
+                } catch {
+                    // It stopped reading: its exit status says why.
+                    unread = true
+                    break
+                }
+            }
+            if pendingCR, !unread { try? writer.write(contentsOf: [0x0D]) }
         } catch {
-            // It stopped reading: its exit status says why.
-            unread = true
+            try? writer.close()
+            process.terminate()
+            process.waitUntilExit()
+            throw DeliveryError(.permanent, "cannot read the message: \(error)")
         }
         try? writer.close()
         process.waitUntilExit()

@@ -524,4 +524,47 @@ import Testing
         #expect(real.stdout.contains("superseded by the full message 4"), "\(real.stdout.prefix(2000))")
         try sites.expectEqual("after a full message across a gap")
     }
+
+    /// A full message larger than the writer's and the reader's buffers, of entries with binary
+    /// values, streamed into the outbox and delivered; one entry was moved under a parent created
+    /// after it (slapd returns it before its parent), and still comes after its parent. The dry run
+    /// foretells the same message, and writes nothing.
+    @Test func aLargeFullMessageIsStreamedParentsFirst() throws {
+        let sites = try Sites()
+        var ldif = "dn: ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: organizationalUnit\nou: people\n\n"
+        ldif += "dn: cn=Mover,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\ncn: Mover\nsn: M\n\n"
+        var generator = SeededGenerator(seed: 5)
+        for serial in 0..<1200 {
+            let photo = (0..<3000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            ldif +=
+                "dn: cn=p\(serial),ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\ncn: p\(serial)\nsn: S\n"
+                + "jpegPhoto:: \(Data(photo).base64EncodedString())\ndescription: \(serial) é\n\n"
+        }
+        ldif += "dn: ou=newer,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: organizationalUnit\nou: newer\n\n"
+        ldif += "dn: cn=Mover,ou=people,dc=example,dc=com\nchangetype: modrdn\nnewrdn: cn=Mover\ndeleteoldrdn: 1\n"
+        ldif += "newsuperior: ou=newer,ou=people,dc=example,dc=com\n\n"
+        try sites.change(ldif)
+
+        let dry = try sites.publish(["--dry-run", "--format", "json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/new")) ?? []).isEmpty, "a dry run archives nothing")
+        let preview = try sites.json(dry)["messages"] as? [[String: Any]] ?? []
+        let changes = preview.first?["changes"] as? [String] ?? []
+        #expect(preview.count == 1 && preview.first?["kind"] as? String == "full" && changes.count == 1203)
+        let parentAt = changes.firstIndex(of: "entry ou=newer,ou=people,dc=example,dc=com")
+        let moverAt = changes.firstIndex(of: "entry cn=Mover,ou=newer,ou=people,dc=example,dc=com")
+        #expect(parentAt != nil && moverAt != nil && parentAt! < moverAt!, "the moved entry after its new parent")
+
+        let published = try sites.publish(["--format", "json"])
+        #expect(published.status == 0, "\(published.stderr)")
+        let message = (try sites.json(published)["messages"] as? [[String: Any]] ?? []).first ?? [:]
+        let archived = try FileManager.default.contentsOfDirectory(atPath: sites.outbox + "/cur")
+        #expect(archived.count == 1)
+        let size = try FileManager.default.attributesOfItem(atPath: sites.outbox + "/cur/" + archived[0])[.size] as? Int ?? 0
+        #expect(size > 5_000_000, "larger than any buffer: \(size)")
+        #expect(message["bytes"] as? Int == size && preview.first?["bytes"] as? Int == size, "the dry run foretold its size")
+        let synced = try sites.sync()
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after a large full message")
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MailDrop
 import Publishing
 import TestSupport
 import Testing
@@ -27,6 +28,18 @@ struct SMTPFramingTests {
         #expect(String(decoding: encoded, as: UTF8.self) == "Subject: x\r\n\r\n..leading dot\r\n...two\r\nlast\r\n.\r\n")
         #expect(throws: SMTPProtocolError.self) { try SMTPData.encode(Array(repeating: UInt8(ascii: "a"), count: 999)) }
     }
+
+    /// A message sent in pieces (a file read a chunk at a time) is framed exactly as the whole is,
+    /// wherever the pieces split it: inside a CRLF, before a leading dot, after a bare CR.
+    @Test func dataInPiecesIsFramedAsTheWhole() throws {
+        let message = Array("Subject: x\r\n\r\n.leading dot\n..two\r\nbare\rcr\r\n.\r\nlast\r".utf8)
+        let whole = try SMTPData.encode(message)
+        for split in 0...message.count {
+            var encoder = SMTPData()
+            let pieces = try encoder.encode(message[..<split]) + encoder.encode(message[split...]) + encoder.finish()
+            #expect(pieces == whole, "split at \(split)")
+        }
+    }
 }
 
 /// The SMTP transport against a real SMTP server (aiosmtpd) on 127.0.0.1.
@@ -35,7 +48,8 @@ struct SMTPFramingTests {
         "From: dra@site-a.example.com\r\nTo: dra@site-b.example.com\r\nSubject: test\r\n\r\n.a line with a dot\r\nbody é\r\n".utf8)
 
     func send(
-        _ server: SMTPServer, _ url: String? = nil, user: String? = nil, password: String? = nil, ca: String? = nil, timeout: Double = 20
+        _ server: SMTPServer, _ url: String? = nil, user: String? = nil, password: String? = nil, ca: String? = nil, timeout: Double = 20,
+        message: MessageSource = .bytes(SMTPTransportTests.message)
     )
         async throws(DeliveryError)
     {
@@ -46,13 +60,30 @@ struct SMTPFramingTests {
             throw DeliveryError(.permanent, error.reason)
         }
         settings.timeout = timeout
-        try await SMTPTransport(settings: settings).deliver(Self.message, from: "dra@site-a.example.com", to: ["dra@site-b.example.com"])
+        try await SMTPTransport(settings: settings).deliver(message, from: "dra@site-a.example.com", to: ["dra@site-b.example.com"])
     }
 
     @Test func plainOnLoopbackDeliversTheBytes() async throws {
         let server = try SMTPServer()
         try await send(server)
         #expect(try server.delivered() == [Self.message], "byte for byte, dot-unstuffed by the server")
+    }
+
+    /// A message larger than a chunk, read from a file (as an archived full message is), arrives
+    /// byte for byte.
+    @Test func aLargeMessageFromAFileArrivesWhole() async throws {
+        let server = try SMTPServer()
+        var bytes = Array("From: dra@site-a.example.com\r\nTo: dra@site-b.example.com\r\nSubject: big\r\n\r\n".utf8)
+        var line = 0
+        while bytes.count < 3 << 20 {
+            bytes += Array("\(line % 7 == 0 ? "." : "")line \(line) ".utf8) + Array(repeating: UInt8(ascii: "x"), count: line % 900) + [0x0D, 0x0A]
+            line += 1
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-big-\(UUID().uuidString).eml")
+        try Data(bytes).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await send(server, message: .file(file.path))
+        #expect(try server.delivered() == [bytes])
     }
 
     /// STARTTLS with a certificate the client verifies, then AUTH, which is never sent in the clear.

@@ -149,6 +149,51 @@ import X509
         #expect(try pki.openssl(["cms", "-verify", "-in", lf.path, "-CAfile", pki.path("ca.pem")]).stdoutBytes == ldifEntity)
     }
 
+    /// Keys whose signature algorithm hashes with something else than SHA-256: the content digest,
+    /// the signature and `micalg` follow the key, and OpenSSL and our verifier agree.
+    @Test(arguments: [
+        ("p384", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1"], "sha-384"),
+        ("p521", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp521r1"], "sha-512"),
+    ])
+    func otherKeyTypesSignWithTheirOwnDigest(_ name: String, _ key: [String], _ micalg: String) async throws {
+        try pki.issue(name, ca: "ca", subject: "/CN=site-a", email: "dra@site-a.example.com", key: key)
+        let smime = try SMIMESigner(certificateFile: pki.path("\(name).pem"), keyFile: pki.path("\(name).key"))
+        #expect(smime.algorithm.micalg == micalg)
+        let message = Array("From: dra@site-a.example.com\r\nMIME-Version: 1.0\r\n".utf8) + (try smime.sign(ldifEntity))
+        #expect(String(decoding: message, as: UTF8.self).contains("micalg=\(micalg);"))
+        let file = pki.directory.appendingPathComponent("ours-\(name).eml")
+        try Data(message).write(to: file)
+        #expect(try pki.openssl(["cms", "-verify", "-in", file.path, "-CAfile", pki.path("ca.pem")]).stdoutBytes == ldifEntity)
+        #expect(try await verify(message).content.bytes.elementsEqual(ldifEntity))
+    }
+
+    /// OpenSSL 3.0 cannot verify an Ed25519 CMS signature, so such a key is refused when it is loaded.
+    @Test func anEd25519KeyIsRefusedWithAReason() throws {
+        try pki.issue("ed", ca: "ca", subject: "/CN=site-a", email: "dra@site-a.example.com", key: ["-newkey", "ed25519"])
+        #expect {
+            try SMIMESigner(certificateFile: pki.path("ed.pem"), keyFile: pki.path("ed.key"))
+        } throws: { "\($0)".contains("neither RSA nor ECDSA") }
+    }
+
+    /// The entity written in pieces (as a full message is, from a file) verifies like one signed whole,
+    /// with a CR and its LF split across two pieces and bare LFs made CRLF.
+    @Test func anEntityWrittenInPiecesVerifies() async throws {
+        let smime = try SMIMESigner(certificateFile: pki.path("ec.pem"), keyFile: pki.path("ec.key"))
+        var writer = SignedEntityWriter(signer: smime)
+        var entity = writer.header()
+        let content = ldifEntity + Array("dn: cn=x\n\n".utf8)
+        var start = 0
+        for size in [1, 7, 2, 64, 3] + Array(repeating: 5, count: content.count) where start < content.count {
+            entity += writer.content(content[start..<min(start + size, content.count)])
+            start += size
+        }
+        entity += try writer.finish()
+        let message = Array("From: dra@site-b.example.com\r\nMIME-Version: 1.0\r\n".utf8) + entity
+        let verified = try await verify(message)
+        #expect(verified.content.bytes.elementsEqual(SMIMECanonical.crlf(content)))
+        #expect(writer.contentBytes == SMIMECanonical.crlf(content).count)
+    }
+
     @Test func keyThatDoesNotMatchTheCertificateIsRefused() {
         #expect(throws: SMIMEError.self) { try SMIMESigner(certificateFile: pki.path("rsa.pem"), keyFile: pki.path("ec.key")) }
         #expect(throws: SMIMEError.self) { try SMIMESigner(certificateFile: "/nonexistent.pem", keyFile: pki.path("ec.key")) }

@@ -61,17 +61,18 @@ public struct SMTPTransport: MessageTransport {
 
     public init(settings: SMTPSettings) { self.settings = settings }
 
-    public func deliver(_ message: [UInt8], from: String, to: [String]) async throws(DeliveryError) {
-        let data: [UInt8]
+    public func deliver(_ message: MessageSource, from: String, to: [String]) async throws(DeliveryError) {
+        let size: Int
         do {
-            data = try SMTPData.encode(message)
+            size = try message.size()
         } catch {
-            throw DeliveryError(.permanent, error.reason)
+            throw DeliveryError(.permanent, "cannot read the message: \(error)")
         }
         let session = try await SMTPSession.open(settings)
         do {
-            try await session.send(data, size: message.count, from: from, to: to)
+            try await session.send(message, size: size, from: from, to: to)
         } catch {
+            // Closed without the final dot: the server discards what it received.
             await session.close(quit: false)
             throw error
         }
@@ -193,7 +194,7 @@ final class SMTPSession: @unchecked Sendable {
     }
 
     /// One transaction: MAIL, every RCPT, DATA (together when the server pipelines), the data, the dot.
-    func send(_ data: [UInt8], size: Int, from: String, to: [String]) async throws(DeliveryError) {
+    func send(_ message: MessageSource, size: Int, from: String, to: [String]) async throws(DeliveryError) {
         if let limit = capabilities["SIZE"].flatMap(Int.init), limit > 0, size > limit {
             throw DeliveryError(.permanent, "the message is \(size) bytes; \(where_) accepts at most \(limit)")
         }
@@ -216,8 +217,46 @@ final class SMTPSession: @unchecked Sendable {
             throw failure(reply, String(command.prefix(while: { $0 != ":" })))
         }
         try expect(replies.last ?? SMTPReply(code: 0, lines: []), 354, "DATA")
-        let final = try await reply(toBytes: data, what: "the final dot", timeout: settings.timeout * 5, afterData: true)
+        // The message goes out a chunk at a time (a full message may be large), dot-stuffed on the way.
+        var encoder = SMTPData()
+        do {
+            let chunks = try message.chunks()
+            while let chunk = try chunks.next() {
+                try await write(try encoder.encode(chunk), what: "the message")
+            }
+        } catch let error as DeliveryError {
+            throw error
+        } catch let error as SMTPProtocolError {
+            throw DeliveryError(.permanent, error.reason)
+        } catch {
+            throw DeliveryError(.permanent, "cannot read the message: \(error)")
+        }
+        let end: [UInt8]
+        do {
+            end = try encoder.finish()
+        } catch {
+            throw DeliveryError(.permanent, error.reason)
+        }
+        let final = try await reply(toBytes: end, what: "the final dot", timeout: settings.timeout * 5, afterData: true)
         try expect(final, 250, "the message")
+    }
+
+    /// Writes bytes and waits until they are handed to the kernel; a server that stops reading for
+    /// longer than the timeout loses the connection.
+    private func write(_ bytes: [UInt8], what: String) async throws(DeliveryError) {
+        let channel = self.channel
+        let timeout = settings.timeout
+        let written = channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { channel.close(promise: nil) }
+            let done = channel.writeAndFlush(ByteBuffer(bytes: bytes))
+            done.whenComplete { _ in timer.cancel() }
+            return done
+        }
+        do {
+            try await written.get()
+        } catch {
+            throw DeliveryError(.temporary, "\(where_): cannot send \(what): \(error)")
+        }
     }
 
     func expect(_ reply: SMTPReply, _ code: Int, _ what: String) throws(DeliveryError) {

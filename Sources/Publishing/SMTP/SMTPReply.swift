@@ -60,33 +60,58 @@ public struct SMTPProtocolError: Error, Sendable, Hashable, CustomStringConverti
 /// The DATA of a message as SMTP carries it: CRLF line ends, a line starting with "." doubled
 /// (RFC 5321 §4.5.2), then the terminating "." line. Refuses a line longer than 998 octets, which
 /// no server need accept.
-public enum SMTPData {
+public struct SMTPData {
+    private var lineStart = true
+    private var length = 0
+    private var pendingCR = false
+
+    public init() {}
+
+    /// A whole message, with the terminating line.
     public static func encode(_ message: [UInt8]) throws(SMTPProtocolError) -> [UInt8] {
+        var encoder = SMTPData()
+        return try encoder.encode(message) + encoder.finish()
+    }
+
+    /// The next piece of the message (a CR at the end of a piece is held until the next byte shows
+    /// whether it starts a CRLF).
+    public mutating func encode(_ piece: some Collection<UInt8>) throws(SMTPProtocolError) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(message.count + message.count / 64 + 8)
-        var lineStart = true
-        var length = 0
-        var index = 0
-        while index < message.count {
-            let byte = message[index]
-            if byte == 0x0D, index + 1 < message.count, message[index + 1] == 0x0A {
-                index += 1
-                continue
+        out.reserveCapacity(piece.count + piece.count / 64 + 8)
+        for byte in piece {
+            if pendingCR {
+                pendingCR = false
+                if byte != 0x0A { try text(0x0D, into: &out) }
             }
-            if byte == 0x0A {
+            if byte == 0x0D {
+                pendingCR = true
+            } else if byte == 0x0A {
                 out += [0x0D, 0x0A]
                 lineStart = true
                 length = 0
             } else {
-                if lineStart, byte == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
-                out.append(byte)
-                lineStart = false
-                length += 1
-                if length > 998 { throw SMTPProtocolError(reason: "the message has a line longer than 998 octets, which SMTP cannot carry") }
+                try text(byte, into: &out)
             }
-            index += 1
+        }
+        return out
+    }
+
+    /// The end: the last line ended, then the "." line.
+    public mutating func finish() throws(SMTPProtocolError) -> [UInt8] {
+        var out: [UInt8] = []
+        if pendingCR {
+            pendingCR = false
+            try text(0x0D, into: &out)
         }
         if !lineStart { out += [0x0D, 0x0A] }
         return out + Array(".\r\n".utf8)
+    }
+
+    private mutating func text(_ byte: UInt8, into out: inout [UInt8]) throws(SMTPProtocolError) {
+        if lineStart, byte == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
+        out.append(byte)
+        lineStart = false
+        length += 1
+        if length > 998 { throw SMTPProtocolError(reason: "the message has a line longer than 998 octets, which SMTP cannot carry") }
     }
 }

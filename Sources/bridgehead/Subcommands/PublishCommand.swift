@@ -86,7 +86,7 @@ struct PublishCommand: AsyncParsableCommand {
         let (publisher, connection) = try await Self.open(configuration, logger: logger)
         var options = PublishOptions(dryRun: dryRun, full: full, resend: resend.flatMap(Self.range), maxMessages: maxMessages)
         options.details = dryRun || format != nil || common.verbose > 0
-        options.ldif = format == .ldif
+        if format == .ldif { options.ldifOutput = { FileHandleOutput.write($0, to: 1) } }
         options.stop = stop
         let result: Result<PublishReport, PublishError>
         do {
@@ -109,10 +109,7 @@ struct PublishCommand: AsyncParsableCommand {
         if options.details {
             switch format ?? .text {
             case .json: try FileHandleOutput.writeJSON(report)
-            case .ldif:
-                for message in report.messages {
-                    FileHandleOutput.write("# \(report.source) sequence \(message.sequence) (\(message.kind))\n\(message.ldif ?? "")\n", to: 1)
-                }
+            case .ldif: break  // written as each message was built
             case .text: FileHandleOutput.write(Self.text(report), to: 1)
             }
         }
