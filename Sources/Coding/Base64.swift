@@ -8,18 +8,44 @@ public enum Base64 {
     }()
 
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var iterator = bytes.makeIterator()
-        while let b0 = iterator.next() {
-            let b1 = iterator.next()
-            let b2 = iterator.next()
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | (b1 ?? 0) >> 4)])
-            out.append(b1 == nil ? UInt8(ascii: "=") : alphabet[Int(((b1 ?? 0) & 0x0F) << 2 | (b2 ?? 0) >> 6)])
-            out.append(b2 == nil ? UInt8(ascii: "=") : alphabet[Int((b2 ?? 0) & 0x3F)])
+        String(decoding: encodedBytes(bytes), as: UTF8.self)
+    }
+
+    /// The encoding as ASCII bytes (what a writer of LDIF or MIME appends anyway).
+    public static func encodedBytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        if let out = bytes.withContiguousStorageIfAvailable({ encode(buffer: $0) }) { return out }
+        return Array(bytes).withUnsafeBufferPointer { encode(buffer: $0) }
+    }
+
+    private static func encode(buffer input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        let count = (input.count + 2) / 3 * 4
+        return alphabet.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: count) { out, written in
+                var index = 0
+                var position = 0
+                while index + 3 <= input.count {
+                    let b0 = input[index]
+                    let b1 = input[index + 1]
+                    let b2 = input[index + 2]
+                    out[position] = table[Int(b0 >> 2)]
+                    out[position + 1] = table[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                    out[position + 2] = table[Int((b1 & 0x0F) << 2 | b2 >> 6)]
+                    out[position + 3] = table[Int(b2 & 0x3F)]
+                    index += 3
+                    position += 4
+                }
+                if index < input.count {
+                    let b0 = input[index]
+                    let b1: UInt8 = index + 1 < input.count ? input[index + 1] : 0
+                    out[position] = table[Int(b0 >> 2)]
+                    out[position + 1] = table[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                    out[position + 2] = index + 1 < input.count ? table[Int((b1 & 0x0F) << 2)] : UInt8(ascii: "=")
+                    out[position + 3] = UInt8(ascii: "=")
+                    position += 4
+                }
+                written = position
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     public struct DecodingError: Error, Sendable, Hashable {

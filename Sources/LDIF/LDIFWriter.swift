@@ -77,13 +77,21 @@ public struct LDIFWriter: Sendable {
     }
 
     private func line(_ out: inout [UInt8], _ name: String, _ value: [UInt8]) {
-        var text = Array(name.utf8)
+        var text: [UInt8] = []
         if value.isEmpty {
+            text = Array(name.utf8)
             text.append(UInt8(ascii: ":"))
         } else if Self.needsBase64(value) {
-            text += Array(":: ".utf8) + Array(Base64.encode(value).utf8)
+            let encoded = Base64.encodedBytes(value)
+            text.reserveCapacity(name.utf8.count + 3 + encoded.count)
+            text += name.utf8
+            text += [UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: " ")]
+            text += encoded
         } else {
-            text += Array(": ".utf8) + value
+            text.reserveCapacity(name.utf8.count + 2 + value.count)
+            text += name.utf8
+            text += [UInt8(ascii: ":"), UInt8(ascii: " ")]
+            text += value
         }
         fold(&out, text)
     }
