@@ -63,23 +63,94 @@ public struct ChangeCapture: Sendable {
         }
         log.sort { $0.csn < $1.csn }
         var records: [CapturedRecord] = []
-        for item in log {
+        // Entries that moved into the subtrees and were deleted later in this log: the receiver never
+        // gets them, nor anything done to them in between (tracked through renames).
+        var phantoms: [DN] = []
+        for (index, item) in log.enumerated() {
+            if let phantom = phantoms.firstIndex(where: { item.dn.isWithin($0) }) {
+                if item.dn.matches(phantoms[phantom]) {
+                    switch item.operation {
+                    case .delete: phantoms.remove(at: phantom)
+                    case .modifyDN(let rdn, _, let superior): phantoms[phantom] = (superior ?? item.dn.parent ?? .root).child(rdn)
+                    default: break
+                    }
+                } else if case .modifyDN = item.operation {
+                    continue  // a rename inside a phantom subtree: its root keeps its DN
+                }
+                continue
+            }
+            if case .modifyDN(let rdn, _, let superior) = item.operation {
+                let renamed = (superior ?? item.dn.parent ?? .root).child(rdn)
+                phantoms = phantoms.map { $0.replacingSuffix(item.dn, with: renamed) ?? $0 }
+            }
             for step in scope.steps(for: item) {
                 switch step {
                 case .record(let record):
                     records.append(CapturedRecord(record: record, csn: item.csn))
                 case .copyIn(let dn):
-                    for entry in try await subtree(dn) {
-                        if let published = scope.published(entry) { records.append(CapturedRecord(record: .add(published), csn: item.csn)) }
+                    // What moved in is read now, where later renames in this log have taken it, and
+                    // sent under the name it had when it moved in (with that RDN's values, so that the
+                    // add is valid); the later records then apply to it as they did at the source.
+                    guard let now = Self.followed(dn, after: index, in: log) else {
+                        phantoms.append(dn)
+                        continue
+                    }
+                    for entry in try await subtree(now) {
+                        guard let then = entry.dn.replacingSuffix(now, with: dn),
+                            let published = scope.published(Self.named(Entry(dn: then, attributes: entry.attributes)))
+                        else { continue }
+                        records.append(CapturedRecord(record: .add(published), csn: item.csn))
                     }
                 case .removeOut(let from, let to):
-                    let moved = try await subtree(to).compactMap { $0.dn.replacingSuffix(to, with: from) }
+                    // The receiver deletes what moved out, deepest first, as it was named inside. It
+                    // is found where later renames took it; when it was deleted since, only its top
+                    // entry can be named.
+                    var moved: [DN] = []
+                    if let now = Self.followed(to, after: index, in: log) {
+                        moved = try await subtree(now).compactMap { $0.dn.replacingSuffix(now, with: from) }
+                    }
                     let gone = moved.isEmpty ? [from] : moved.reversed()
                     records += gone.map { CapturedRecord(record: ChangeRecord(dn: $0, change: .delete), csn: item.csn) }
                 }
             }
         }
         return (records, log.last?.csn)
+    }
+
+    /// Where the entry named `dn` just after log entry `index` is at the end of `log`: renames and
+    /// moves of it or of an ancestor followed; nil when it was deleted.
+    static func followed(_ dn: DN, after index: Int, in log: [AccessLogEntry]) -> DN? {
+        var current = dn
+        for item in log[(index + 1)...] {
+            switch item.operation {
+            case .modifyDN(let rdn, _, let superior) where current.isWithin(item.dn):
+                current = current.replacingSuffix(item.dn, with: (superior ?? item.dn.parent ?? .root).child(rdn)) ?? current
+            case .delete where current.matches(item.dn):
+                return nil
+            default:
+                continue
+            }
+        }
+        return current
+    }
+
+    /// `entry` with the values of its RDN present (an entry read after a rename carries the new
+    /// RDN's values; sent under its earlier name, it needs that name's).
+    static func named(_ entry: Entry) -> Entry {
+        var result = entry
+        for ava in entry.dn.rdn?.attributes ?? [] {
+            let key = ava.type.lowercased()
+            if let index = result.attributes.firstIndex(where: { $0.description.type.lowercased() == key && $0.description.options.isEmpty }) {
+                // (Compared case-insensitively: naming attributes match so, and slapd refuses a value twice.)
+                let folded = String(decoding: ava.value, as: UTF8.self).lowercased()
+                if !result.attributes[index].values.contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == folded }) {
+                    result.attributes[index].values.append(ava.value)
+                }
+            } else {
+                result.attributes.append(Attribute(AttributeDescription(type: ava.type), values: [ava.value]))
+            }
+        }
+        return result
     }
 
     /// Every published entry, parents before children, handed to `body` one at a time as the pages

@@ -567,4 +567,52 @@ import Testing
         #expect(synced.status == 0, "\(synced.stderr)")
         try sites.expectEqual("after a large full message")
     }
+
+    /// What crossed the subtree's edge and then changed again before the next publish: moved in then
+    /// renamed and modified; moved in, modified and deleted; moved in and out again; moved out (with
+    /// a child) and renamed outside. The receiver ends equal to the source, and the dry run of the
+    /// sync foretold the run.
+    @Test func movesAcrossTheEdgeFollowedByMoreChangesInOneRun() throws {
+        let sites = try Sites()
+        func person(_ dn: String, _ cn: String) -> String {
+            "dn: \(dn)\nchangetype: add\nobjectClass: inetOrgPerson\ncn: \(cn)\nsn: S\ndescription: before\n\n"
+        }
+        func move(_ dn: String, _ rdn: String, to superior: String) -> String {
+            "dn: \(dn)\nchangetype: modrdn\nnewrdn: \(rdn)\ndeleteoldrdn: 1\nnewsuperior: \(superior)\n\n"
+        }
+        let people = "ou=people,dc=example,dc=com"
+        let outside = "ou=outside,dc=example,dc=com"
+        try sites.change(
+            "dn: \(people)\nchangetype: add\nobjectClass: organizationalUnit\nou: people\n\n"
+                + "dn: \(outside)\nchangetype: add\nobjectClass: organizationalUnit\nou: outside\n\n"
+                + person("cn=One,\(outside)", "One") + person("cn=Two,\(outside)", "Two") + person("cn=Three,\(outside)", "Three")
+                + "dn: ou=Four,\(people)\nchangetype: add\nobjectClass: organizationalUnit\nou: Four\n\n"
+                + person("cn=Child,ou=Four,\(people)", "Child"))
+        #expect(try sites.publish().status == 0)
+        #expect(try sites.sync().status == 0)
+        try sites.expectEqual("before the moves")
+
+        try sites.change(
+            move("cn=One,\(outside)", "cn=One", to: people)
+                + "dn: cn=One,\(people)\nchangetype: modrdn\nnewrdn: cn=Uno\ndeleteoldrdn: 1\n\n"
+                + "dn: cn=Uno,\(people)\nchangetype: modify\nreplace: description\ndescription: renamed after it moved in\n-\n\n"
+                + move("cn=Two,\(outside)", "cn=Two", to: people)
+                + "dn: cn=Two,\(people)\nchangetype: modify\nadd: telephoneNumber\ntelephoneNumber: 2\n-\n\n"
+                + "dn: cn=Two,\(people)\nchangetype: delete\n\n"
+                + move("cn=Three,\(outside)", "cn=Three", to: people)
+                + move("cn=Three,\(people)", "cn=Three", to: outside)
+                + move("ou=Four,\(people)", "ou=Four", to: outside)
+                + "dn: ou=Four,\(outside)\nchangetype: modrdn\nnewrdn: ou=Vier\ndeleteoldrdn: 1\n\n")
+        let published = try sites.publish()
+        #expect(published.status == 0, "\(published.stderr)")
+        let dry = try sites.sync(["--dry-run", "--format", "json"])
+        let synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0, "\(synced.stderr) \(synced.stdout.prefix(3000))")
+        let outcome = { (output: Command.Output) throws -> [String] in
+            (try sites.json(output)["messages"] as? [[String: Any]] ?? []).map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }
+        }
+        #expect(try outcome(synced) == ["2 applied"], "\(synced.stdout.prefix(3000))")
+        #expect(try outcome(dry) == outcome(synced), "the dry run foretells the run")
+        try sites.expectEqual("after moves across the edge followed by more changes")
+    }
 }
