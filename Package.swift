@@ -163,7 +163,9 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries"], swiftSettings: strict),
         .testTarget(
             name: "BridgeheadCLITests",
-            dependencies: ["bridgehead", "LDIF", "LDAPModel", "MailDrop", "Replication", "MessageFormat", "RunSupport", "Config", "TestSupport"],
+            dependencies: [
+                "bridgehead", "LDIF", "LDAPModel", "MailDrop", "Replication", "MessageFormat", "RunSupport", "Config", "SMIME", "TestSupport",
+            ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

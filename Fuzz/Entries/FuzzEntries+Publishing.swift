@@ -1,4 +1,5 @@
 import LDAPModel
+import MailDrop
 import Publishing
 
 extension FuzzEntries {

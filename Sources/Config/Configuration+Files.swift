@@ -8,7 +8,8 @@ extension Configuration {
     public mutating func checkFiles() throws(ConfigurationError) {
         if let file = ldap.passwordFile { _ = try secret(file, key: "ldap.password_file") }
         if let file = mail?.imapPasswordFile { _ = try secret(file, key: "mail.imap_password_file") }
-        if let file = publish?.smtpPasswordFile { _ = try secret(file, key: "publish.smtp_password_file") }
+        if let file = publish?.transport.smtpPasswordFile { _ = try secret(file, key: "publish.smtp_password_file") }
+        if let file = requests?.transport.smtpPasswordFile { _ = try secret(file, key: "agent.smtp_password_file") }
         let tlsFiles = [
             ("ldap.ca_file", ldap.caFile), ("ldap.certificate_file", ldap.certificateFile), ("ldap.key_file", ldap.keyFile),
             ("mail.imap_ca_file", mail?.imapCAFile),
@@ -23,25 +24,37 @@ extension Configuration {
                 throw ConfigurationError(file: path, key: "publish.sign_cert", reason: "\(error)")
             }
         }
+        if let requests {
+            do {
+                requestSigner = try SMIMESigner(certificateFile: requests.signCertificate, keyFile: requests.signKey)
+            } catch {
+                throw ConfigurationError(file: path, key: "agent.sign_cert", reason: "\(error)")
+            }
+        }
         for (index, source) in sources.enumerated() {
             guard let certificate = source.certificate else { continue }
-            verifiers[source.id] = try Self.verifier(for: source, certificate: certificate, file: path, key: "source[\(index + 1)].certificate")
+            verifiers[source.id] = try Self.verifier(
+                signerAddresses: source.signerAddresses, certificate: certificate, file: path, key: "source[\(index + 1)].certificate")
+        }
+        for (index, peer) in peers.enumerated() {
+            peerVerifiers[peer.id] = try Self.verifier(
+                signerAddresses: Set(peer.mailAddresses), certificate: peer.certificate, file: path, key: "peer[\(index + 1)].certificate")
         }
     }
 
-    /// The verifier for a source's certificate file: its own certificate pinned, or a CA whose signers
-    /// must carry one of the source's addresses.
-    static func verifier(for source: SourceSettings, certificate: String, file: String, key: String) throws(ConfigurationError) -> SMIMEVerifier {
+    /// The verifier for a source's (or a peer's) certificate file: its own certificate pinned, or a CA
+    /// whose signers must carry one of its addresses.
+    static func verifier(signerAddresses: Set<String>, certificate: String, file: String, key: String) throws(ConfigurationError) -> SMIMEVerifier {
         let verifier: SMIMEVerifier
         do {
-            verifier = try SMIMEVerifier(pemFiles: [certificate], signerAddresses: source.signerAddresses)
+            verifier = try SMIMEVerifier(pemFiles: [certificate], signerAddresses: signerAddresses)
         } catch {
             throw ConfigurationError(file: file, key: key, reason: "\(certificate): \(error)")
         }
         if verifier.trustRoots.isEmpty, verifier.pinned.isEmpty {
             throw ConfigurationError(file: file, key: key, reason: "\(certificate) holds no certificate")
         }
-        if !verifier.trustRoots.isEmpty, source.signerAddresses.isEmpty {
+        if !verifier.trustRoots.isEmpty, signerAddresses.isEmpty {
             throw ConfigurationError(
                 file: file, key: key,
                 reason: "\(certificate) is a CA certificate, which trusts everything it issued; "

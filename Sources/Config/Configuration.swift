@@ -27,6 +27,14 @@ public struct Configuration: Sendable {
     public var verifiers: [String: SMIMEVerifier] = [:]
     /// The publisher's signer, built by `load` from `[publish] sign_cert` and `sign_key`.
     public var signer: SMIMESigner?
+    /// A receiver's requests for what a gap lacks (`[agent] sign_cert` …); nil: it sends none.
+    public var requests: RequestSettings?
+    /// Their signer, built by `load`.
+    public var requestSigner: SMIMESigner?
+    /// A publisher's `[[peer]]`s: the receivers whose requests it answers.
+    public var peers: [PeerSettings] = []
+    /// Each peer's verifier, built by `load` from its `certificate`.
+    public var peerVerifiers: [String: SMIMEVerifier] = [:]
 
     public struct LDAPSettings: Sendable, Hashable {
         public var uri: String
@@ -270,6 +278,7 @@ public struct Configuration: Sendable {
         var agent = AgentSettings(
             addresses: [], lockFile: "/run/lock/bridgehead.lock", statusFile: "/run/lock/bridgehead.lock.last-run.json", metricsFile: nil,
             maxDeletesPerRun: 500, gapTimeout: 86_400, useTransactions: nil)
+        var requests: RequestSettings?
         if let table = try reader.table("agent") {
             let section = TableReader(table: table, file: path, base: base, prefix: "agent.")
             agent.addresses = try section.strings("addresses") ?? []
@@ -289,8 +298,11 @@ public struct Configuration: Sendable {
             if let hours = try section.double("gap_timeout_hours") { agent.gapTimeout = hours * 3600 }
             if let minutes = try section.double("claim_timeout_minutes") { agent.claimTimeout = minutes * 60 }
             agent.useTransactions = try section.bool("transactions")
+            requests = try RequestSettings.parse(section, agent: agent, file: path)
         }
         var configuration = Configuration(ldap: settings, resolve: resolve, mail: mail, agent: agent, sources: sources, path: path)
+        configuration.requests = requests
+        configuration.peers = try PeerSettings.parse(reader, file: path)
         if let table = try reader.table("publish") {
             configuration.publish = try PublishSettings.parse(TableReader(table: table, file: path, base: base, prefix: "publish."), file: path)
         }

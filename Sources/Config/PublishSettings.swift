@@ -6,16 +6,6 @@ import TOMLKit
 
 /// A publishing site (`[publish]`): what it sends, to whom, how, and where it archives it.
 public struct PublishSettings: Sendable, Hashable {
-    /// How messages leave the site.
-    public enum Transport: String, Sendable, Hashable, CaseIterable {
-        /// Into a Maildir (`deliver_maildir`): a data diode's spool, a file transfer, a peer on this host.
-        case maildir
-        /// Through a sendmail-compatible program (`sendmail`), `-i -t`, the message on its input.
-        case sendmail
-        /// To an SMTP server (`smtp_url`): STARTTLS required except on this machine, or smtps://.
-        case smtp
-    }
-
     /// This site's source id, as its peers configure it in their `[[source]]`.
     public var sourceID: String
     /// What this site publishes.
@@ -31,14 +21,7 @@ public struct PublishSettings: Sendable, Hashable {
     public var outbox: String
     public var maxChanges = 500
     public var maxBytes = 10_000_000
-    public var transport: Transport
-    public var deliverMaildir: String?
-    public var sendmail = "/usr/sbin/sendmail"
-    /// `smtp://host[:port]` (STARTTLS; port 587 by default) or `smtps://host[:port]` (465).
-    public var smtpURL: String?
-    public var smtpUser: String?
-    public var smtpPasswordFile: String?
-    public var smtpCAFile: String?
+    public var transport: TransportSettings
     /// One publish run at a time (apart from sync's lock: a site may publish and receive).
     public var lockFile = "/run/lock/bridgehead-publish.lock"
     /// Prometheus textfile written after each real run, when set.
@@ -85,12 +68,7 @@ public struct PublishSettings: Sendable, Hashable {
                     file: file, key: "publish.\(key)", reason: "'\(address)' is not an e-mail address like dra@site-a.example.com")
             }
         }
-        let transportText = try reader.string("transport") ?? "maildir"
-        guard let transport = Transport(rawValue: transportText) else {
-            throw ConfigurationError(
-                file: file, key: "publish.transport",
-                reason: "'\(transportText)' is not one of \(Transport.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let transport = try TransportSettings.parse(reader, file: file, section: "publish", defaultKind: .maildir)
         var settings = PublishSettings(
             sourceID: id, subtrees: subtrees, accesslogBase: accesslog, from: from, to: to,
             signCertificate: try requiredPath("sign_cert", "\"/etc/bridgehead/site-a.pem\""),
@@ -103,29 +81,6 @@ public struct PublishSettings: Sendable, Hashable {
         if let value = try reader.integer("max_bytes") {
             guard value >= 4096 else { throw ConfigurationError(file: file, key: "publish.max_bytes", reason: "must be at least 4096") }
             settings.maxBytes = value
-        }
-        settings.deliverMaildir = try reader.path("deliver_maildir")
-        if transport == .maildir, settings.deliverMaildir == nil {
-            throw ConfigurationError(
-                file: file, key: "publish.deliver_maildir", reason: "missing; transport = \"maildir\" needs deliver_maildir = \"/path/Maildir\"")
-        }
-        settings.sendmail = try reader.path("sendmail") ?? settings.sendmail
-        settings.smtpURL = try reader.string("smtp_url")
-        settings.smtpUser = try reader.string("smtp_user")
-        settings.smtpPasswordFile = try reader.path("smtp_password_file")
-        settings.smtpCAFile = try reader.path("smtp_ca_file")
-        if transport == .smtp {
-            guard let url = settings.smtpURL else {
-                throw ConfigurationError(
-                    file: file, key: "publish.smtp_url", reason: "missing; transport = \"smtp\" needs smtp_url = \"smtp://mail.example.com:587\"")
-            }
-            let lower = url.lowercased()
-            guard lower.hasPrefix("smtp://") || lower.hasPrefix("smtps://"), let host = URLComponents(string: url)?.host, !host.isEmpty else {
-                throw ConfigurationError(file: file, key: "publish.smtp_url", reason: "'\(url)' is not smtp://host[:port] or smtps://host[:port]")
-            }
-            if settings.smtpUser != nil, settings.smtpPasswordFile == nil {
-                throw ConfigurationError(file: file, key: "publish.smtp_password_file", reason: "missing; smtp_user needs a password file")
-            }
         }
         settings.lockFile = try reader.path("lock_file") ?? settings.lockFile
         settings.metricsFile = try reader.path("metrics_file")

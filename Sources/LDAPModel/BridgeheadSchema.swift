@@ -14,9 +14,12 @@ public enum BridgeheadSchema {
     public static let publisherState = "bridgeheadPublisherState"
     /// The entryCSN of the last accesslog entry a publisher captured ("0": the log was empty).
     public static let logPosition: AttributeDescription = "bridgeheadLogPosition"
+    /// A receiver's last request to a source for what a gap lacks, and when: `resend N-M 20261203101500Z`.
+    public static let request: AttributeDescription = "bridgeheadRequest"
     /// An address of this entry in a foreign form, for resolution (listed in `[resolve] attributes`).
     public static let foreignAddress: AttributeDescription = "bridgeheadForeignAddress"
 
     /// Attributes the agent itself maintains, lower-cased: a source never writes them.
-    public static let reserved: Set<String> = Set([owner, sourceID, sequence, messageID, appliedTime, logPosition].map { $0.type.lowercased() })
+    public static let reserved: Set<String> = Set(
+        [owner, sourceID, sequence, messageID, appliedTime, logPosition, request].map { $0.type.lowercased() })
 }

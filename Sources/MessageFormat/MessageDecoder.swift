@@ -21,9 +21,13 @@ public enum DecodeError: Error, Sendable, CustomStringConvertible {
     case unknownSource(String)
     case signature(SMIMEError)
     case format(ReplicationMessageError)
+    /// A message of a kind this decoder does not take (sync takes delta and full messages, publish
+    /// takes requests); its Bridgehead-Kind, unverified.
+    case otherKind(String)
 
     public var description: String {
         switch self {
+        case .otherKind(let kind): "a message of kind '\(kind)', which this command does not read"
         case .mime(let error): "not a readable message: \(error)"
         case .unknownSource(let reason): reason
         case .signature(let error): "\(error)"
@@ -39,17 +43,23 @@ public struct MessageDecoder: Sendable {
     public let verifiers: [String: SMIMEVerifier]
     public let anySource: SMIMEVerifier?
     public let limits: MIMELimits
+    /// The kinds it reads; another is refused (`otherKind`) before its signature is checked.
+    public let kinds: Set<ReplicationMessage.Kind>
 
-    public init(verifier: SMIMEVerifier, limits: MIMELimits = .default) {
+    public init(verifier: SMIMEVerifier, limits: MIMELimits = .default, kinds: Set<ReplicationMessage.Kind> = [.delta, .full]) {
         self.verifiers = [:]
         self.anySource = verifier
         self.limits = limits
+        self.kinds = kinds
     }
 
-    public init(sources: [String: SMIMEVerifier], limits: MIMELimits = .default) {
+    /// `sources`: by id, the verifier of each sender whose messages are read (a receiver's sources,
+    /// or a publisher's peers, whose requests it reads).
+    public init(sources: [String: SMIMEVerifier], limits: MIMELimits = .default, kinds: Set<ReplicationMessage.Kind> = [.delta, .full]) {
         self.verifiers = sources
         self.anySource = nil
         self.limits = limits
+        self.kinds = kinds
     }
 
     public func decode(_ bytes: [UInt8], at time: Date = Date()) async throws(DecodeError) -> DecodedMessage {
@@ -59,12 +69,18 @@ public struct MessageDecoder: Sendable {
         } catch {
             throw .mime(error)
         }
+        let signedHeader = (entity.parts.first ?? entity).header
+        if let kind = signedHeader["Bridgehead-Kind"]?.trimmingCharacters(in: .whitespaces).lowercased(),
+            let known = ReplicationMessage.Kind(rawValue: kind), !kinds.contains(known)
+        {
+            throw .otherKind(kind)
+        }
         let verifier: SMIMEVerifier
         if let anySource {
             verifier = anySource
         } else {
             // Which source the signed part claims (read before verifying only to choose the certificate).
-            let claimed = (entity.parts.first ?? entity).header["Bridgehead-Source"]?.trimmingCharacters(in: .whitespaces)
+            let claimed = signedHeader["Bridgehead-Source"]?.trimmingCharacters(in: .whitespaces)
             guard let claimed, !claimed.isEmpty else { throw .unknownSource("the message names no source (no Bridgehead-Source header)") }
             guard let chosen = verifiers[claimed] else {
                 throw .unknownSource("source '\(claimed)' is not configured here (no [[source]] with id = \"\(claimed)\")")
@@ -83,6 +99,7 @@ public struct MessageDecoder: Sendable {
         } catch {
             throw .format(error)
         }
+        guard kinds.contains(message.kind) else { throw .otherKind(message.kind.rawValue) }
         return DecodedMessage(
             messageID: entity.header["Message-ID"], from: entity.header["From"], subject: entity.header["Subject"],
             date: entity.header["Date"], signer: signed.signer, message: message)

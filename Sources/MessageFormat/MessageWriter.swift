@@ -23,10 +23,12 @@ public struct MessageWriter {
         let source = message.source
         let sequence = message.sequence
         let domain = from.split(separator: "@").last.map(String.init) ?? "bridgehead.invalid"
-        let id = messageID ?? message.messageID ?? "<bridgehead.\(source).\(sequence).\(UUID().uuidString.lowercased())@\(domain)>"
+        let number = message.kind == .request ? "request" : String(sequence)
+        let id = messageID ?? message.messageID ?? "<bridgehead.\(source).\(number).\(UUID().uuidString.lowercased())@\(domain)>"
         guard ReplicationMessage.isValidMessageID(id) else { throw .invalid("the Message-ID '\(id)' is not of the form <left@right>") }
-        guard sequence >= 1, sequence <= ReplicationMessage.maxSequence else {
-            throw .invalid("the sequence must be from 1 to \(ReplicationMessage.maxSequence)")
+        guard message.kind == .request ? message.request != nil : (sequence >= 1 && sequence <= ReplicationMessage.maxSequence) else {
+            throw .invalid(
+                message.kind == .request ? "a request must say what it asks for" : "the sequence must be from 1 to \(ReplicationMessage.maxSequence)")
         }
         for (name, value) in [("From", from), ("To", to)] + extraHeaders where value.contains("\r") || value.contains("\n") {
             throw .invalid("\(name) must be one line")
@@ -47,7 +49,7 @@ public struct MessageWriter {
                 """
                 From: \(from)\r
                 To: \(to)\r
-                Subject: Bridgehead replication \(source) #\(sequence) (\(message.kind.rawValue))\r
+                Subject: \(Self.subject(message))\r
                 Date: \(formatter.string(from: date))\r
                 Message-ID: \(id)\r
                 MIME-Version: 1.0\r
@@ -55,6 +57,13 @@ public struct MessageWriter {
                 """.utf8) + extraHeaders.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) }
         signed = signer.map { SignedEntityWriter(signer: $0) }
         signingTime = date
+    }
+
+    static func subject(_ message: ReplicationMessage) -> String {
+        if let request = message.request {
+            return "Bridgehead request from \(message.source) to \(message.destinations.joined(separator: ", ")): \(request)"
+        }
+        return "Bridgehead replication \(message.source) #\(message.sequence) (\(message.kind.rawValue))"
     }
 
     /// The outer headers, the start of the signature's multipart, the entity header and the LDIF

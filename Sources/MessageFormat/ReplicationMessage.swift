@@ -12,6 +12,39 @@ public struct ReplicationMessage: Sendable {
         case delta
         /// Content records: every entry the source owns.
         case full
+        /// A receiver asks a source to send again (`Bridgehead-Request`); no records, no sequence.
+        case request
+    }
+
+    /// What a `request` asks for.
+    public enum Request: Sendable, Hashable, CustomStringConvertible {
+        /// The archived messages N…M, byte for byte.
+        case resend(ClosedRange<UInt64>)
+        /// A full message at the source's next sequence.
+        case full
+
+        /// `resend N-M` (or `resend N`), `full`.
+        public init?(_ text: String) {
+            let words = text.split(separator: " ", omittingEmptySubsequences: true)
+            if words.count == 1, words[0].lowercased() == "full" {
+                self = .full
+                return
+            }
+            guard words.count == 2, words[0].lowercased() == "resend" else { return nil }
+            let bounds = words[1].split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), bounds.allSatisfy({ !$0.isEmpty && !$0.hasPrefix("0") && $0.allSatisfy(\.isASCII) }),
+                let low = UInt64(bounds[0]), let high = UInt64(bounds[bounds.count - 1]), low >= 1, low <= high,
+                high <= ReplicationMessage.maxSequence
+            else { return nil }
+            self = .resend(low...high)
+        }
+
+        public var description: String {
+            switch self {
+            case .full: "full"
+            case .resend(let range): range.count == 1 ? "resend \(range.lowerBound)" : "resend \(range.lowerBound)-\(range.upperBound)"
+            }
+        }
     }
 
     public var source: String
@@ -24,6 +57,8 @@ public struct ReplicationMessage: Sendable {
     public var messageID: String?
     /// The receivers it is meant for (`Bridgehead-Destination`, their `[agent] id`s); empty: any.
     public var destinations: [String]
+    /// What a `request` asks for (nil for delta and full messages).
+    public var request: Request?
 
     public init(
         source: String, sequence: UInt64, kind: Kind, records: [LDIFRecord], messageID: String? = nil, destinations: [String] = []
@@ -34,6 +69,13 @@ public struct ReplicationMessage: Sendable {
         self.records = records
         self.messageID = messageID
         self.destinations = destinations
+    }
+
+    /// A request from receiver `requester` to the source `source` (its `Bridgehead-Destination`).
+    public static func request(_ request: Request, from requester: String, to source: String, messageID: String? = nil) -> ReplicationMessage {
+        var message = ReplicationMessage(source: requester, sequence: 0, kind: .request, records: [], messageID: messageID, destinations: [source])
+        message.request = request
+        return message
     }
 
     public static let format = "1"
@@ -70,10 +112,26 @@ public struct ReplicationMessage: Sendable {
         guard let source = header["Bridgehead-Source"]?.trimmingCharacters(in: .whitespaces), Self.isValidSource(source) else {
             throw .invalid("Bridgehead-Source is missing or not of the form [a-z0-9._-]+")
         }
-        guard let text = header["Bridgehead-Sequence"]?.trimmingCharacters(in: .whitespaces), let sequence = UInt64(text), sequence > 0,
-            text.first != "0", sequence <= Self.maxSequence
+        guard let kindText = header["Bridgehead-Kind"]?.trimmingCharacters(in: .whitespaces),
+            let kind = Kind(rawValue: kindText.lowercased())
         else {
-            throw .invalid("Bridgehead-Sequence is missing or not a whole number from 1 to \(Self.maxSequence)")
+            throw .invalid("Bridgehead-Kind is missing or not delta, full or request")
+        }
+        var sequence: UInt64 = 0
+        var request: Request?
+        if kind == .request {
+            // A request has no sequence of its own; it says what it asks for, and of whom.
+            guard let text = header["Bridgehead-Request"]?.trimmingCharacters(in: .whitespaces), let asked = Request(text) else {
+                throw .invalid("Bridgehead-Request is missing or not 'resend N-M' or 'full'")
+            }
+            request = asked
+        } else {
+            guard let text = header["Bridgehead-Sequence"]?.trimmingCharacters(in: .whitespaces), let number = UInt64(text), number > 0,
+                text.first != "0", number <= Self.maxSequence
+            else {
+                throw .invalid("Bridgehead-Sequence is missing or not a whole number from 1 to \(Self.maxSequence)")
+            }
+            sequence = number
         }
         var messageID: String?
         if let text = header["Bridgehead-Message-ID"]?.trimmingCharacters(in: .whitespaces) {
@@ -87,10 +145,8 @@ public struct ReplicationMessage: Sendable {
                 throw .invalid("Bridgehead-Destination must list receiver ids of the form [a-z0-9._-]+, separated by commas")
             }
         }
-        guard let kindText = header["Bridgehead-Kind"]?.trimmingCharacters(in: .whitespaces),
-            let kind = Kind(rawValue: kindText.lowercased())
-        else {
-            throw .invalid("Bridgehead-Kind is missing or not delta or full")
+        if kind == .request, destinations.count != 1 {
+            throw .invalid("a request names the one source it asks in Bridgehead-Destination")
         }
         if let charset = entity.contentType.charset, !["utf-8", "us-ascii"].contains(charset.lowercased()) {
             throw .invalid("the LDIF body is in \(charset); format 1 requires utf-8")
@@ -111,10 +167,12 @@ public struct ReplicationMessage: Sendable {
             switch (kind, record) {
             case (.delta, .content): throw .invalid("record \(index + 1) is a content record in a delta message")
             case (.full, .change): throw .invalid("record \(index + 1) is a change record in a full message")
+            case (.request, _): throw .invalid("a request carries no records")
             default: continue
             }
         }
         self.init(source: source, sequence: sequence, kind: kind, records: records, messageID: messageID, destinations: destinations)
+        self.request = request
     }
 
     /// The header of the entity that gets signed: the Bridgehead headers, CRLF line ends, and the
@@ -125,10 +183,10 @@ public struct ReplicationMessage: Sendable {
             Content-Transfer-Encoding: 7bit\r
             Bridgehead-Format: \(Self.format)\r
             Bridgehead-Source: \(source)\r
-            Bridgehead-Sequence: \(sequence)\r
-            Bridgehead-Kind: \(kind.rawValue)\r
 
             """
+        text += request.map { "Bridgehead-Request: \($0)\r\n" } ?? "Bridgehead-Sequence: \(sequence)\r\n"
+        text += "Bridgehead-Kind: \(kind.rawValue)\r\n"
         if let messageID { text += "Bridgehead-Message-ID: \(messageID)\r\n" }
         if !destinations.isEmpty { text += "Bridgehead-Destination: \(destinations.joined(separator: ", "))\r\n" }
         return Array((text + "\r\n").utf8)

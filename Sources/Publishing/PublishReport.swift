@@ -19,6 +19,10 @@ public struct PublishReport: Sendable, Codable {
     public var finished = Date()
     /// 0 all delivered; 1 a delivery was refused (a person must look); 69 delivery must be retried.
     public var exitStatus: Int32 = 0
+    /// Peers' requests read from the site's `[mail]` drop, and how each was answered (or refused).
+    public var requests: [AnsweredRequest] = []
+    /// What went wrong outside any one message (the request mailbox could not be read), one line each.
+    public var problems: [String] = []
 
     public init(source: String, dryRun: Bool) {
         self.source = source
@@ -39,6 +43,19 @@ public struct PublishedMessage: Sendable, Codable, Hashable {
     public var position: String?
     /// One line per record ("add cn=…", "modify cn=…"), when details were asked for.
     public var changes: [String]?
+}
+
+/// A peer's request, and what became of it.
+public struct AnsweredRequest: Sendable, Codable, Hashable {
+    /// The message in the drop.
+    public var id: String
+    /// The peer that asked (verified), and what it asked for; nil when it was refused unread.
+    public var peer: String?
+    public var request: String?
+    /// "resent 4-6", "a full message (…)", "nothing to resend (…)"; nil when refused.
+    public var answer: String?
+    /// Why it was quarantined and not answered.
+    public var refused: String?
 }
 
 public struct UndeliveredMessage: Sendable, Codable, Hashable {

@@ -47,6 +47,8 @@ public struct Publisher: Sendable {
     public let signer: SMIMESigner
     public let transport: any MessageTransport
     public let logger: Logger
+    /// Where its peers' requests are read (nil: this site answers none).
+    public var requests: RequestIntake?
 
     public init(
         settings: PublishSettings, stateDN: DN, connection: LDAPConnection, signer: SMIMESigner, transport: any MessageTransport, logger: Logger
@@ -80,6 +82,11 @@ public struct Publisher: Sendable {
         report.from = state?.position
         if !options.dryRun { await deliverPending(into: &report) }
         if options.stop?.isRequested == true { return report }
+        var asked = false
+        if let requests {
+            let last = max(state?.sequence ?? 0, (try? outbox.items().last?.sequence) ?? 0)
+            asked = await answerRequests(requests, lastSequence: last, options: options, into: &report)
+        }
 
         let schema: Subschema
         do {
@@ -89,7 +96,7 @@ public struct Publisher: Sendable {
         }
         let capture = ChangeCapture(
             connection: connection, logBase: settings.accesslogBase, scope: CaptureScope(subtrees: settings.subtrees, schema: schema))
-        var full = options.full || state?.position == nil
+        var full = options.full || state?.position == nil || asked
         if !full, let position = state?.position {
             do {
                 if try await capture.isPurged(after: position) {

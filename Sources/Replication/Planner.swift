@@ -42,6 +42,7 @@ public struct Planner: Sendable {
         switch message.kind {
         case .delta: return try await planDelta(records, references)
         case .full: return try await planFull(records, references)
+        case .request: throw .refused("a request carries nothing to apply")
         }
     }
 

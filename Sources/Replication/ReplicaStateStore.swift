@@ -13,16 +13,39 @@ public struct ReplicaState: Sendable, Hashable {
     public var sequence: UInt64
     public var messageID: String?
     public var applied: Date?
+    /// The last request sent to this source for what a gap lacked, and when (`bridgeheadRequest`).
+    public var request: RecordedRequest?
 
     /// The claim of an agent applying the next message, when one is recorded instead of a Message-ID.
     public var claim: SourceClaim? { messageID.flatMap(SourceClaim.init(token:)) }
 
-    public init(source: String, sequence: UInt64, messageID: String? = nil, applied: Date? = nil) {
+    public init(source: String, sequence: UInt64, messageID: String? = nil, applied: Date? = nil, request: RecordedRequest? = nil) {
         self.source = source
         self.sequence = sequence
         self.messageID = messageID
         self.applied = applied
+        self.request = request
     }
+}
+
+/// A request as the receiver's state records it: `resend 17-23 20261203101500Z`.
+public struct RecordedRequest: Sendable, Hashable {
+    public var request: ReplicationMessage.Request
+    public var time: Date
+
+    public init(request: ReplicationMessage.Request, time: Date) {
+        self.request = request
+        self.time = Date(timeIntervalSince1970: time.timeIntervalSince1970.rounded(.down))
+    }
+
+    public init?(_ text: String) {
+        guard let space = text.lastIndex(of: " "), let request = ReplicationMessage.Request(String(text[..<space])),
+            let seconds = GeneralizedTime.parse(String(text[text.index(after: space)...]))
+        else { return nil }
+        self.init(request: request, time: Date(timeIntervalSince1970: Double(seconds)))
+    }
+
+    public var text: String { "\(request) \(GeneralizedTime.format(Int64(time.timeIntervalSince1970)))" }
 }
 
 /// An agent's claim on a source while it applies one message, so that agents on different hosts
@@ -100,7 +123,8 @@ public struct ReplicaStateStore: Sendable {
             }
             states[source] = ReplicaState(
                 source: source, sequence: sequence, messageID: entry.strings(BridgeheadSchema.messageID).first,
-                applied: entry.strings(BridgeheadSchema.appliedTime).first.flatMap(Self.parseTime))
+                applied: entry.strings(BridgeheadSchema.appliedTime).first.flatMap(Self.parseTime),
+                request: entry.strings(BridgeheadSchema.request).first.flatMap(RecordedRequest.init))
         }
         return states
     }
@@ -152,6 +176,18 @@ public struct ReplicaStateStore: Sendable {
     }
 
     /// The add of a source's state entry holding `values`.
+    /// Records a request sent to `source` (its state entry is made, at sequence 0, when the source has
+    /// none yet: a gap before its first message).
+    public func recordRequest(_ source: String, _ request: RecordedRequest, exists: Bool) async throws(LDAPError) {
+        let value = Attribute(BridgeheadSchema.request, strings: [request.text])
+        if exists {
+            _ = try await connection.apply(
+                ChangeRecord(dn: entryDN(source), change: .modify([Modification(.replace, value.description, values: value.values)])))
+        } else {
+            _ = try await connection.apply(newEntry(source, [Attribute(BridgeheadSchema.sequence, strings: ["0"]), value]))
+        }
+    }
+
     private func newEntry(_ source: String, _ values: [Attribute]) -> ChangeRecord {
         .add(
             Entry(

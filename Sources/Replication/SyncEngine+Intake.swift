@@ -25,7 +25,8 @@ extension SyncEngine {
             let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
             switch try await fetch(reference, from: drop) {
             case .some(.bytes(let bytes)):
-                candidates.append(await examine(bytes, reference: reference, context: context, now: now, received: arrival))
+                guard let candidate = await examine(bytes, reference: reference, context: context, now: now, received: arrival) else { continue }
+                candidates.append(candidate)
             case .some(.refused(let refusal)):
                 candidates.append(Candidate(reference: reference, decoded: nil, refusal: refusal, received: arrival))
             case .none: continue
@@ -61,11 +62,18 @@ extension SyncEngine {
         }
     }
 
-    func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate {
+    /// The message as a candidate of the run; nil for a request that `publish` answers (a site that
+    /// publishes and receives may read one mailbox for both), which is left where it is.
+    func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate? {
         let received = received ?? reference.received ?? now
         let decoded: DecodedMessage
         do {
             decoded = try await context.decoder.decode(bytes, at: now)
+        } catch .otherKind(let kind) where kind == ReplicationMessage.Kind.request.rawValue {
+            if configuration.publish != nil { return nil }
+            let reason =
+                "a request for messages (Bridgehead-Kind: request) is answered by bridgehead publish; this configuration has no [publish] section"
+            return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
         } catch {
             return Candidate(reference: reference, decoded: nil, refusal: error.description, received: received)
         }

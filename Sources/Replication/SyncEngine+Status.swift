@@ -18,6 +18,9 @@ public struct SourceStatus: Sendable, Codable, Hashable {
     public var waitingFor: UInt64?
     public var waitingSince: Date?
     public var quarantined: Int
+    /// The last request sent to the source for what a gap lacked ("resend 4-6"), and when.
+    public var lastRequest: String? = nil
+    public var lastRequestSent: Date? = nil
 }
 
 public struct StatusReport: Sendable, Codable {
@@ -60,7 +63,7 @@ extension SyncEngine {
             let state = context.states[settings.id]
             sources[settings.id] = SourceStatus(
                 source: settings.id, lastSequence: state?.sequence, lastMessageID: state?.messageID, lastApplied: state?.applied, ready: 0, held: 0,
-                quarantined: 0)
+                quarantined: 0, lastRequest: state?.request.map { "\($0.request)" }, lastRequestSent: state?.request?.time)
         }
         for (message, decision) in decisions {
             switch decision {
@@ -107,7 +110,9 @@ extension SyncEngine {
                 continue
             case .none: continue
             }
-            let candidate = await examine(bytes, reference: reference, context: context, now: now)
+            let candidate =
+                await examine(bytes, reference: reference, context: context, now: now)
+                ?? Candidate(reference: reference, decoded: nil, refusal: "a request for messages, which bridgehead publish answers", received: now)
             var entry = QuarantinedMessage(id: reference.id, reason: candidate.refusal ?? "")
             guard let decoded = candidate.decoded else {
                 // Refused before it was known whose it is: say what it claims, for people.

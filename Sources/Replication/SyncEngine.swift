@@ -42,7 +42,9 @@ public struct SyncEngine: Sendable {
         var run = SyncRun(engine: self, context: context, options: options, candidates: try await read(context, now: options.now))
         try await run.quarantineRefused()
         try await run.takeTurns()
-        return run.report(started: started)
+        var report = run.report(started: started)
+        if !report.stopped { report.requests = await requestMissing(report.messages, context: context, options: options) }
+        return report
     }
 
     /// The messages that decoded, for the sequencer (ids: positions in `candidates`).

@@ -110,6 +110,8 @@ public struct RunReport: Sendable, Codable {
     public var overdue: Int
     /// The run ended early on a stop request (SIGTERM, SIGINT).
     public var stopped = false
+    /// Requests sent to sources for what their gaps lack (in a dry run: that would be sent).
+    public var requests: [GapRequest] = []
 
     public func count(_ outcome: MessageReport.Outcome) -> Int { messages.count { $0.outcome == outcome } }
 

@@ -74,6 +74,11 @@ enum ReportText {
             (report.dryRun ? "Dry run, nothing changed. " : "") + "Total: " + totals.joined(separator: ", ")
             + "; \(report.changes) \(would ? "changes planned" : "changes applied")"
             + (report.overdue > 0 ? "; \(report.overdue) held longer than the gap timeout" : "") + ".\n"
+        for request in report.requests {
+            let verb = request.sent ? "asked" : (report.dryRun && request.error == nil ? "would ask" : "could not ask")
+            out += "Gap: \(verb) \(request.source) (\(request.to.joined(separator: ", "))) for \(request.request)"
+            out += request.error.map { ": \(safe($0))\n" } ?? ".\n"
+        }
         return out
     }
 
@@ -94,6 +99,9 @@ enum ReportText {
     /// One line per message that needs a person.
     static func problems(_ report: RunReport) -> String {
         var out = ""
+        for request in report.requests where request.error != nil {
+            out += "bridgehead: could not ask \(request.source) for \(request.request): \(safe(request.error ?? ""))\n"
+        }
         for message in report.messages where message.outcome == .quarantined {
             out +=
                 "bridgehead: quarantined \(message.source.map { "\($0) #\(message.sequence ?? 0)" } ?? safe(message.id)): \(safe(message.reason ?? ""))\n"

@@ -2,6 +2,8 @@ import Foundation
 import LDAPModel
 import LDIF
 import MailDrop
+import MessageFormat
+import SMIME
 import TestSupport
 import Testing
 
@@ -18,9 +20,16 @@ import Testing
         let receiverConfig: String
         let drop: String
         let outbox: String
+        /// The publisher's own drop, where requests arrive.
+        let requestDrop: String
 
         /// `drop`: the receiver's Maildir (default: one in the test's folder).
-        init(maxChanges: Int = 500, transport: String? = nil, drop: String? = nil, logPurge: String? = nil) throws {
+        /// `requests`: the receiver asks for what a gap lacks (after `resendAfterHours`), into the
+        /// publisher's own drop, which the publisher reads for its peer site-b's requests.
+        init(
+            maxChanges: Int = 500, transport: String? = nil, drop: String? = nil, logPurge: String? = nil, requests: Bool = false,
+            resendAfterHours: Double = 0.002
+        ) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-publish-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var options = Slapd.Options(overlays: true)
@@ -32,7 +41,40 @@ import Testing
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=site-a", "-keyout", pki.path("site-a.key"),
                 "-out", pki.path("site-a.pem"), "-addext", "keyUsage=critical,digitalSignature",
             ])
+            try pki.openssl([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=site-b",
+                "-keyout", pki.path("site-b.key"), "-out", pki.path("site-b.pem"), "-addext", "keyUsage=critical,digitalSignature",
+            ])
             self.drop = drop ?? folder.appendingPathComponent("b-drop").path
+            requestDrop = folder.appendingPathComponent("a-drop").path
+            // Site A's mailbox, as its mail server made it.
+            for sub in ["new", "cur", "tmp"] {
+                try FileManager.default.createDirectory(atPath: requestDrop + "/" + sub, withIntermediateDirectories: true)
+            }
+            let peer =
+                requests
+                ? """
+                [mail]
+                maildir = "\(requestDrop)"
+
+                [[peer]]
+                id = "site-b"
+                addresses = ["dra@site-b.example.com"]
+                certificate = "\(pki.path("site-b.pem"))"
+
+                """ : ""
+            let asking =
+                requests
+                ? """
+                id = "site-b"
+                addresses = ["dra@site-b.example.com"]
+                sign_cert = "\(pki.path("site-b.pem"))"
+                sign_key = "\(pki.path("site-b.key"))"
+                resend_after_hours = \(resendAfterHours)
+                transport = "maildir"
+                deliver_maildir = "\(requestDrop)"
+
+                """ : ""
             outbox = folder.appendingPathComponent("outbox").path
             publisherConfig = folder.appendingPathComponent("a.toml").path
             receiverConfig = folder.appendingPathComponent("b.toml").path
@@ -57,6 +99,7 @@ import Testing
                 metrics_file = "\(folder.path)/publish.prom"
                 max_changes = \(maxChanges)
 
+                \(peer)
                 """.utf8
             ).write(to: URL(fileURLWithPath: publisherConfig))
             try Data(
@@ -73,7 +116,7 @@ import Testing
                 [agent]
                 lock_file = "\(folder.path)/sync.lock"
                 max_deletes_per_run = -1
-
+                \(asking)
                 [[source]]
                 id = "site-a"
                 addresses = ["dra@site-a.example.com"]
@@ -614,5 +657,102 @@ import Testing
         #expect(try outcome(synced) == ["2 applied"], "\(synced.stdout.prefix(3000))")
         #expect(try outcome(dry) == outcome(synced), "the dry run foretells the run")
         try sites.expectEqual("after moves across the edge followed by more changes")
+    }
+
+    /// Files in a Maildir folder ("" for new/ of the root).
+    static func files(_ maildir: String, _ folder: String = "new") -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: maildir + "/" + folder)) ?? []
+    }
+
+    /// Two messages published after the first round; the first of them lost between the sites.
+    static func loseOne(_ sites: Sites) throws {
+        try sites.change(Self.first)
+        let first = try sites.publish()
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try sites.sync().status == 0)
+        try sites.change(Self.second)
+        #expect(try sites.publish().status == 0)
+        for name in files(sites.drop) { try FileManager.default.removeItem(atPath: sites.drop + "/new/" + name) }
+        try sites.change("dn: cn=In,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: description\ndescription: after the gap\n-\n")
+        #expect(try sites.publish().status == 0)
+    }
+
+    /// A message lost between the sites: the receiver, once #3 has waited past resend_after_hours,
+    /// asks site-a (signed, through its own transport) for #2, once; publish reads the request,
+    /// verifies it against its [[peer]] and resends #2 from the outbox, byte for byte; the next sync
+    /// applies #2 and #3. The dry runs foretell the request and the answer.
+    @Test func aLostMessageIsRequestedResentAndApplied() throws {
+        let sites = try Sites(requests: true)
+        try Self.loseOne(sites)
+        Thread.sleep(forTimeInterval: 7.5)  // past resend_after_hours = 0.002 (7.2 s)
+        let dry = try sites.sync(["--dry-run", "--format", "json"])
+        let asked = try sites.sync(["--format", "json"])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        let requests = try sites.json(asked)["requests"] as? [[String: Any]] ?? []
+        #expect(requests.count == 1 && requests.first?["request"] as? String == "resend 2" && requests.first?["sent"] as? Bool == true, "\(requests)")
+        let foretold = try sites.json(dry)["requests"] as? [[String: Any]] ?? []
+        #expect(foretold.first?["request"] as? String == "resend 2" && foretold.first?["sent"] as? Bool == false, "\(foretold)")
+        #expect(Self.files(sites.requestDrop).count == 1, "one request in site-a's drop")
+        let again = try sites.sync(["--format", "json"])
+        #expect((try sites.json(again)["requests"] as? [[String: Any]] ?? []).isEmpty, "no second request before resend_after_hours")
+        #expect(Self.files(sites.requestDrop).count == 1)
+        let status = try Command.run(CLITests.binary, ["status", "--config", sites.receiverConfig])
+        #expect(status.stdout.contains("last request to the source: resend 2"), "\(status.stdout)")
+
+        let preview = try sites.publish(["--dry-run", "--format", "json"])
+        #expect(preview.stdout.contains("resent 2"), "\(preview.stdout.prefix(2000))")
+        #expect(Self.files(sites.requestDrop).count == 1, "a dry run moves nothing")
+        let answered = try sites.publish(["--format", "json"])
+        #expect(answered.status == 0, "\(answered.stderr)")
+        let answers = try sites.json(answered)["requests"] as? [[String: Any]] ?? []
+        #expect(answers.count == 1 && answers.first?["answer"] as? String == "resent 2", "\(answers)")
+        #expect(Self.files(sites.requestDrop).isEmpty && Self.files(sites.requestDrop, ".Processed/cur").count == 1)
+        let archived = try FileBytes.read(sites.outbox + "/cur/" + Self.files(sites.outbox, "cur").sorted()[1])
+        let waiting = try Self.files(sites.drop).map { try FileBytes.read(sites.drop + "/new/" + $0) }
+        #expect(waiting.count == 2 && waiting.contains(archived), "#2 resent byte for byte, beside the held #3")
+
+        let synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let outcomes = (try sites.json(synced)["messages"] as? [[String: Any]] ?? []).map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }
+        #expect(outcomes.sorted() == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
+        try sites.expectEqual("after the lost message was resent")
+    }
+
+    /// The same loss, with the outbox emptied meanwhile: the request is answered with a full message,
+    /// which the receiver applies across the gap.
+    @Test func aRequestForWhatTheOutboxNoLongerHoldsGetsAFullMessage() throws {
+        let sites = try Sites(requests: true)
+        try Self.loseOne(sites)
+        for name in Self.files(sites.outbox, "cur") { try FileManager.default.removeItem(atPath: sites.outbox + "/cur/" + name) }
+        Thread.sleep(forTimeInterval: 7.5)
+        #expect(try sites.sync().status == 0)
+        let answered = try sites.publish(["--format", "json"])
+        #expect(answered.status == 0, "\(answered.stderr)")
+        let report = try sites.json(answered)
+        let answer = (report["requests"] as? [[String: Any]])?.first?["answer"] as? String ?? ""
+        #expect(answer.hasPrefix("a full message"), "\(answer)")
+        #expect((report["messages"] as? [[String: Any]] ?? []).map { $0["kind"] as? String } == ["full"])
+        let synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try sites.expectEqual("after a full message answered the request")
+    }
+
+    /// A request that claims to come from the peer but is signed with another key: quarantined at
+    /// site-a, never answered, nothing sent.
+    @Test func aForgedRequestIsQuarantinedAndNotAnswered() throws {
+        let sites = try Sites(requests: true)
+        try sites.change(Self.first)
+        #expect(try sites.publish().status == 0)
+        let before = Self.files(sites.drop).count
+        let forger = try SMIMESigner(certificateFile: sites.pki.path("site-a.pem"), keyFile: sites.pki.path("site-a.key"))
+        let forged = try ReplicationMessage.request(.resend(1...1), from: "site-b", to: "site-a")
+            .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: forger)
+        try Maildir.deliver(forged, to: sites.requestDrop)
+        let run = try sites.publish(["--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let answers = try sites.json(run)["requests"] as? [[String: Any]] ?? []
+        #expect(answers.count == 1 && answers.first?["refused"] != nil && answers.first?["answer"] == nil, "\(answers)")
+        #expect(Self.files(sites.requestDrop, ".Quarantine/cur").count == 1 && Self.files(sites.requestDrop).isEmpty)
+        #expect(Self.files(sites.drop).count == before, "nothing was sent")
     }
 }

@@ -203,13 +203,18 @@ struct GeneratedHistory {
             #expect(processed == signed.count, "trial \(trial): all processed")
         }
 
-        // Trial 0 runs undisturbed and measures how long a run takes.
-        let (config0, maildir0, subtree0) = try prepare(0)
-        let started = Date()
-        let clean = try Command.run(CLITests.binary, ["sync", "--config", config0])
-        let duration = Date().timeIntervalSince(started)
-        try #require(clean.status == 0, "\(clean.stderr)")
-        try check(0, maildir0, subtree0, "no crash")
+        // Trials 0 and 21 run undisturbed and measure how long a run takes: the shorter of the two,
+        // since the first run on a cold server and binary is slower than the ones that follow (with
+        // the first alone, only 9 of 20 kills once landed inside a run).
+        var duration = Double.infinity
+        for trial in [0, 21] {
+            let (config0, maildir0, subtree0) = try prepare(trial)
+            let started = Date()
+            let clean = try Command.run(CLITests.binary, ["sync", "--config", config0])
+            duration = min(duration, Date().timeIntervalSince(started))
+            try #require(clean.status == 0, "\(clean.stderr)")
+            try check(trial, maildir0, subtree0, "no crash")
+        }
 
         // Trials 1…20: killed at an instant in the k-th twentieth of that duration, then run again.
         var random = SeededGenerator(seed: 42)

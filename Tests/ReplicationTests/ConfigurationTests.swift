@@ -183,8 +183,8 @@ struct ConfigurationTests {
         #expect(publish.sourceID == "site-a")
         #expect(publish.subtrees == [DN("ou=site-a,dc=example,dc=com")!])
         #expect(publish.accesslogBase == DN("cn=accesslog")!)
-        #expect(publish.transport == .smtp)
-        #expect(publish.smtpURL == "smtp://mail.example.com:587")
+        #expect(publish.transport.kind == .smtp)
+        #expect(publish.transport.smtpURL == "smtp://mail.example.com:587")
         #expect(publish.maxChanges == 500)
     }
 
@@ -210,5 +210,50 @@ struct ConfigurationTests {
         let text = "[ldap]\nuri = \"ldapi:///\"\n[publish]\n" + lines.joined(separator: "\n") + "\n"
         let error = #expect(throws: ConfigurationError.self) { try Configuration.parse(text, path: "/p.toml") }
         #expect(error?.key == key, "\(error?.description ?? "")")
+    }
+
+    /// `[agent]`'s request keys and `[[peer]]`: what each needs, and errors that name the key.
+    @Test(arguments: [
+        ("[agent]\nid = \"site-b\"\naddresses = [\"dra@site-b.example.com\"]\nsign_cert = \"b.pem\"\ntransport = \"sendmail\"\n", "agent.sign_key"),
+        ("[agent]\naddresses = [\"dra@site-b.example.com\"]\nsign_cert = \"b.pem\"\nsign_key = \"b.key\"\n", "agent.id"),
+        ("[agent]\nid = \"site-b\"\nsign_cert = \"b.pem\"\nsign_key = \"b.key\"\n", "agent.addresses"),
+        ("[agent]\nid = \"site-b\"\naddresses = [\"dra@site-b.example.com\"]\nsign_cert = \"b.pem\"\nsign_key = \"b.key\"\n", "agent.smtp_url"),
+        (
+            "[agent]\nid = \"site-b\"\naddresses = [\"dra@site-b.example.com\"]\nsign_cert = \"b.pem\"\nsign_key = \"b.key\"\ntransport = \"maildir\"\n",
+            "agent.deliver_maildir"
+        ),
+        ("[agent]\nsign_key = \"b.key\"\n", "agent.sign_cert"),
+        ("[[peer]]\nid = \"Site B\"\n", "peer[1].id"),
+        ("[[peer]]\nid = \"site-b\"\naddresses = [\"dra@site-b.example.com\"]\n", "peer[1].certificate"),
+        ("[[peer]]\nid = \"site-b\"\ncertificate = \"b.pem\"\naddresses = [\"X400:c=US;a= ;p=Org;o=B;s=Dra;\"]\n", "peer[1].addresses"),
+    ])
+    func requestAndPeerErrorsNameTheKey(_ section: String, _ key: String) throws {
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\n" + section, path: "/r.toml") }
+        #expect(error?.key == key, "\(error?.description ?? "")")
+    }
+
+    @Test func requestsAndPeersAreRead() throws {
+        let text = """
+            [ldap]
+            uri = "ldapi:///"
+            [agent]
+            id = "site-b"
+            addresses = ["EX:/o=Org/ou=B/cn=Recipients/cn=dra", "dra@site-b.example.com"]
+            sign_cert = "b.pem"
+            sign_key = "b.key"
+            resend_after_hours = 2
+            transport = "sendmail"
+            [[peer]]
+            id = "site-c"
+            addresses = ["DRA@site-c.example.com"]
+            certificate = "c.pem"
+
+            """
+        let configuration = try Configuration.parse(text, path: "/etc/bridgehead/r.toml")
+        let requests = try #require(configuration.requests)
+        #expect(requests.from == "dra@site-b.example.com" && requests.resendAfter == 7200 && requests.transport.kind == .sendmail)
+        #expect(requests.signCertificate == "/etc/bridgehead/b.pem")
+        #expect(configuration.peers.map(\.id) == ["site-c"] && configuration.peers.first?.mailAddresses == ["dra@site-c.example.com"])
+        #expect(try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\n", path: "/x.toml").requests == nil, "off unless sign_cert is set")
     }
 }

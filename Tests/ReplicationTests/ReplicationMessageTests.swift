@@ -60,4 +60,44 @@ struct ReplicationMessageTests {
         #expect(parsed.records == records && parsed.source == "site-b.x_1" && parsed.sequence == 9)
         #expect(message.entity.allSatisfy { $0 < 0x80 }, "7bit")
     }
+
+    @Test(arguments: [
+        ("resend 17-23", "resend 17-23"), ("resend 5", "resend 5"), ("RESEND  4-4", "resend 4"), ("full", "full"), ("Full", "full"),
+    ])
+    func requestsRead(_ text: String, _ canonical: String) {
+        #expect(ReplicationMessage.Request(text)?.description == canonical)
+    }
+
+    @Test(arguments: [
+        "resend", "resend 0", "resend 5-4", "resend 05", "resend 1-", "resend -3", "resend 1-2-3", "full 3", "resend 1 2",
+        "resend 9007199254740992", "again",
+    ])
+    func badRequestsAreRefused(_ text: String) {
+        #expect(ReplicationMessage.Request(text) == nil)
+    }
+
+    /// A request carries no sequence and no records, names the one source it asks, and round-trips.
+    @Test func aRequestRoundTripsAndIsCheckedLikeAnyMessage() throws {
+        let request = ReplicationMessage.request(.resend(2...7), from: "site-b", to: "site-a", messageID: "<r1@site-b.example.com>")
+        let parsed = try ReplicationMessage(entity: try MIMEParser.parse(request.entity))
+        #expect(parsed.kind == .request && parsed.request == .resend(2...7) && parsed.source == "site-b" && parsed.destinations == ["site-a"])
+        #expect(parsed.sequence == 0 && parsed.records.isEmpty)
+        let headers = "Content-Type: application/ldif; charset=utf-8\r\nBridgehead-Format: 1\r\nBridgehead-Source: site-b\r\nBridgehead-Kind: request"
+        for (extra, body, reason) in [
+            ("\r\nBridgehead-Destination: site-a", "version: 1\n", "Bridgehead-Request"),
+            ("\r\nBridgehead-Request: resend 2\r\nBridgehead-Destination: site-a, site-c", "version: 1\n", "the one source"),
+            ("\r\nBridgehead-Request: full", "version: 1\n", "the one source"),
+            (
+                "\r\nBridgehead-Request: full\r\nBridgehead-Destination: site-a", "version: 1\n\ndn: cn=x,dc=example,dc=com\nchangetype: delete\n",
+                "no records"
+            ),
+        ] {
+            do {
+                _ = try ReplicationMessage(entity: try entity(headers + extra, body: body))
+                Issue.record("accepted: \(extra)")
+            } catch let error as ReplicationMessageError {
+                #expect(error.description.contains(reason), "\(error)")
+            }
+        }
+    }
 }

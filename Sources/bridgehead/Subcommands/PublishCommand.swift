@@ -4,7 +4,9 @@ import Foundation
 import LDAPClient
 import LDAPModel
 import Logging
+import MailDrop
 import Publishing
+import Replication
 import RunSupport
 
 struct PublishCommand: AsyncParsableCommand {
@@ -95,6 +97,7 @@ struct PublishCommand: AsyncParsableCommand {
             result = .failure(error)
         }
         await connection.close()
+        await publisher.requests?.drop.close()
         let report: PublishReport
         switch result {
         case .success(let value): report = value
@@ -120,6 +123,7 @@ struct PublishCommand: AsyncParsableCommand {
                 printError("cannot write metrics to \(path): \(error)")
             }
         }
+        for problem in report.problems { printError(problem) }
         for item in report.undelivered { printError("message \(item.sequence) not delivered (\(item.kind)): \(item.reason)") }
         if stop.isRequested { throw Exit.tempFail }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
@@ -143,14 +147,38 @@ struct PublishCommand: AsyncParsableCommand {
             printError("\(error)")
             throw Exit.configuration
         }
+        var intake: RequestIntake?
+        if !configuration.peers.isEmpty {
+            guard let mail = configuration.mail else {
+                printError("\(configuration.path): [[peer]] needs a [mail] section: the mailbox the peers' requests arrive in")
+                throw Exit.configuration
+            }
+            do {
+                intake = RequestIntake(
+                    drop: try configuration.makeDrop(), peers: configuration.peers, verifiers: configuration.peerVerifiers,
+                    othersBelongToSync: !configuration.sources.isEmpty, maxMessageBytes: mail.maxMessageBytes)
+            } catch {
+                printError("\(error)")
+                throw Exit.configuration
+            }
+        }
         let connection = try await Exit.connect(configuration, logger: logger)
-        let publisher = Publisher(
+        var publisher = Publisher(
             settings: settings, stateDN: stateDN, connection: connection, signer: signer, transport: transport, logger: logger)
+        publisher.requests = intake
         return (publisher, connection)
     }
 
     static func text(_ report: PublishReport) -> String {
         var out = report.dryRun ? "dry run: nothing is written, archived or sent\n" : ""
+        for request in report.requests {
+            if let refused = request.refused {
+                out += "request \(request.id): quarantined, not answered: \(refused)\n"
+            } else {
+                out +=
+                    "request from \(request.peer ?? "?") for \(request.request ?? "?"): \(report.dryRun ? "would answer with " : "")\(request.answer ?? "")\n"
+            }
+        }
         if report.messages.isEmpty { out += "\(report.source): nothing new to publish (log position \(report.from ?? "none"))\n" }
         for message in report.messages {
             out += "\(report.source) #\(message.sequence) (\(message.kind)): \(message.records) record(s), \(message.bytes) bytes"

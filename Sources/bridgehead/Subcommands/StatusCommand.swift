@@ -86,6 +86,9 @@ struct StatusCommand: AsyncParsableCommand {
                 if let since = source.waitingSince { out += " for \(ReportText.age(since: since, now: now))" }
             }
             out += "; quarantined: \(source.quarantined)\n"
+            if let request = source.lastRequest, let sent = source.lastRequestSent {
+                out += "  last request to the source: \(request), sent \(ISO8601DateFormatter().string(from: sent))\n"
+            }
         }
         if status.quarantinedUnattributed > 0 {
             out += "quarantined without a known source: \(status.quarantinedUnattributed) (see: bridgehead quarantine list)\n"

@@ -1,6 +1,4 @@
-import Config
 import Foundation
-import MailDrop
 
 #if canImport(Glibc)
     import Glibc
@@ -116,29 +114,5 @@ public struct SendmailTransport: MessageTransport {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let reason = "\(program) exited \(status)" + (said.isEmpty ? "" : ": \(said)")
         throw DeliveryError(status == 75 && process.terminationReason == .exit ? .temporary : .permanent, reason)
-    }
-}
-
-extension Configuration {
-    /// The transport `[publish] transport` names (the SMTP password read from its file).
-    public func makeTransport() throws(ConfigurationError) -> any MessageTransport {
-        guard let publish else { throw ConfigurationError(file: path, key: "publish", reason: "missing [publish] section") }
-        switch publish.transport {
-        case .maildir: return MaildirTransport(root: publish.deliverMaildir ?? "")
-        case .sendmail: return SendmailTransport(program: publish.sendmail)
-        case .smtp:
-            let password = try publish.smtpPasswordFile.map { file throws(ConfigurationError) in
-                String(decoding: try secret(file, key: "publish.smtp_password_file"), as: UTF8.self)
-            }
-            do {
-                let domain = publish.from.split(separator: "@").last.map(String.init)
-                var settings = try SMTPSettings(
-                    url: publish.smtpURL ?? "", user: publish.smtpUser, password: password, caFile: publish.smtpCAFile)
-                if settings.heloName == "localhost", let domain { settings.heloName = domain }
-                return SMTPTransport(settings: settings)
-            } catch {
-                throw ConfigurationError(file: path, key: "publish.smtp_url", reason: error.reason)
-            }
-        }
     }
 }

@@ -1,11 +1,10 @@
 import Coding
 import Foundation
-import MailDrop
 import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// Where and how to send mail (`[publish] smtp_url`, `smtp_user`, `smtp_password_file`, `smtp_ca_file`).
+/// Where and how to send mail (`smtp_url`, `smtp_user`, `smtp_password_file`, `smtp_ca_file` of `[publish]` or `[agent]`).
 public struct SMTPSettings: Sendable, Hashable {
     public enum Security: Sendable, Hashable {
         /// smtps://: TLS from the first byte (RFC 8314).

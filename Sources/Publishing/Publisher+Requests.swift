@@ -1,0 +1,170 @@
+import Addressing
+import Config
+import Foundation
+import MailDrop
+import MessageFormat
+import SMIME
+
+/// Where a publisher reads its peers' requests: its own `[mail]` drop; each request verified against
+/// the certificate of the `[[peer]]` it names, exactly as a receiver verifies a source.
+public struct RequestIntake: Sendable {
+    public let drop: any MailDrop
+    public let peers: [Configuration.PeerSettings]
+    public let decoder: MessageDecoder
+    /// Whether messages of other kinds are a receiver's (the site also receives, from the same
+    /// mailbox) and left where they are; otherwise they are quarantined.
+    public let othersBelongToSync: Bool
+    public let maxMessageBytes: Int
+
+    public init(
+        drop: any MailDrop, peers: [Configuration.PeerSettings], verifiers: [String: SMIMEVerifier], othersBelongToSync: Bool,
+        maxMessageBytes: Int
+    ) {
+        self.drop = drop
+        self.peers = peers
+        self.decoder = MessageDecoder(sources: verifiers, kinds: [.request])
+        self.othersBelongToSync = othersBelongToSync
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// A request for more archived messages than this gets a full message instead (no amplification:
+    /// one request never makes thousands of mails).
+    public static let maxResend: UInt64 = 100
+}
+
+extension Publisher {
+    /// Reads the peers' requests and answers each once: the archived messages it names, byte for byte,
+    /// to the peer that asked; or, when they are no longer all archived (or too many), a full message
+    /// this run (true is returned). A request that cannot be verified, or does not ask this site, is
+    /// quarantined and never answered. A request whose answer could not be delivered stays in the drop
+    /// for the next run. In a dry run: what would be answered, nothing sent or moved.
+    func answerRequests(_ intake: RequestIntake, lastSequence: UInt64, options: PublishOptions, into report: inout PublishReport) async -> Bool {
+        let references: [MessageReference]
+        do {
+            references = try await intake.drop.list()
+        } catch {
+            report.problems.append("cannot read the peers' requests in [mail]: \(error)")
+            report.exitStatus = max(report.exitStatus, 69)
+            return false
+        }
+        var wantsFull = false
+        var answered: Set<String> = []
+        for reference in references {
+            if options.stop?.isRequested == true { break }
+            var entry = AnsweredRequest(id: reference.id)
+            let settlement: Settlement
+            switch await examine(reference, intake, options: options) {
+            case .skip: continue
+            case .refuse(let reason):
+                entry.refused = reason
+                settlement = .quarantined
+                logger.warning("request \(reference.id) quarantined: \(reason)")
+            case .request(let peer, let request, let identity):
+                entry.peer = peer.id
+                entry.request = "\(request)"
+                if !answered.insert(identity).inserted {
+                    entry.answer = "none: the same request was answered already in this run"
+                    settlement = .processed
+                } else {
+                    switch await answer(request, peer: peer, lastSequence: lastSequence, options: options, into: &report) {
+                    case .done(let answer):
+                        entry.answer = answer
+                        settlement = .processed
+                    case .full(let why):
+                        entry.answer = "a full message (\(why))"
+                        wantsFull = true
+                        settlement = .processed
+                    case .failed(let why):
+                        entry.answer = "not yet: \(why)"
+                        settlement = .leftInPlace
+                    }
+                }
+            }
+            report.requests.append(entry)
+            guard !options.dryRun, settlement != .leftInPlace else { continue }
+            do {
+                try await intake.drop.settle(reference, as: settlement)
+            } catch {
+                report.problems.append("cannot move request \(reference.id) out of the drop: \(error)")
+                report.exitStatus = max(report.exitStatus, 69)
+            }
+        }
+        return wantsFull
+    }
+
+    enum Examined {
+        case skip
+        case refuse(String)
+        case request(Configuration.PeerSettings, ReplicationMessage.Request, identity: String)
+    }
+
+    private func examine(_ reference: MessageReference, _ intake: RequestIntake, options: PublishOptions) async -> Examined {
+        if let size = reference.size, size > UInt64(intake.maxMessageBytes) {
+            return .refuse("the message is \(size) bytes, more than [mail] max_message_bytes = \(intake.maxMessageBytes); it was not read")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try await intake.drop.fetch(reference)
+        } catch {
+            return error.kind == .vanished ? .skip : .refuse("cannot read it: \(error)")
+        }
+        let decoded: DecodedMessage
+        do {
+            decoded = try await intake.decoder.decode(bytes, at: options.now)
+        } catch .otherKind(let kind) {
+            return intake.othersBelongToSync ? .skip : .refuse("a \(kind) message; this site has no [[source]] to receive it from")
+        } catch {
+            return .refuse(error.description)
+        }
+        guard let request = decoded.message.request, let peer = intake.peers.first(where: { $0.id == decoded.message.source }) else {
+            return .refuse("not a request of a configured [[peer]]")
+        }
+        guard decoded.message.destinations == [settings.sourceID] else {
+            return .refuse("it asks \(decoded.message.destinations.joined(separator: ", ")), not this site (\(settings.sourceID))")
+        }
+        let sender = (try? AddressParser.parse(decoded.from ?? "")).map { $0.value.lowercased() }
+        guard let sender, peer.mailAddresses.contains(sender) else {
+            return .refuse(
+                "sender '\(decoded.from ?? "")' is not an address of peer \(peer.id) (configured: \(peer.addresses.joined(separator: ", ")))")
+        }
+        return .request(peer, request, identity: decoded.message.identity)
+    }
+
+    enum Answer {
+        case done(String)
+        case full(String)
+        case failed(String)
+    }
+
+    /// Resends archived messages to the peer; or says a full message is needed.
+    private func answer(
+        _ request: ReplicationMessage.Request, peer: Configuration.PeerSettings, lastSequence: UInt64, options: PublishOptions,
+        into report: inout PublishReport
+    ) async -> Answer {
+        guard case .resend(let range) = request else { return .full("asked for") }
+        let upper = min(range.upperBound, lastSequence)
+        guard range.lowerBound <= upper else { return .done("nothing to resend: the last message sent is \(lastSequence)") }
+        guard upper - range.lowerBound < RequestIntake.maxResend else { return .full("more than \(RequestIntake.maxResend) messages asked for") }
+        let items: [Outbox.Item]
+        do {
+            items = try outbox.items().filter { (range.lowerBound...upper).contains($0.sequence) }
+        } catch {
+            return .failed("outbox \(settings.outbox): \(error)")
+        }
+        guard UInt64(items.count) == upper - range.lowerBound + 1 else {
+            return .full("messages \(range.lowerBound)-\(upper) are no longer all in the outbox")
+        }
+        let answer = upper == range.lowerBound ? "resent \(upper)" : "resent \(range.lowerBound)-\(upper)"
+        guard !options.dryRun else { return .done(answer) }
+        for item in items {
+            do {
+                try await transport.deliver(outbox.source(item), from: settings.from, to: peer.mailAddresses)
+            } catch {
+                report.exitStatus = max(report.exitStatus, error.kind == .temporary ? 69 : 1)
+                return .failed("message \(item.sequence) could not be resent: \(error.reason)")
+            }
+        }
+        logger.notice("resent \(range.lowerBound)-\(upper) to \(peer.id)")
+        return .done(answer)
+    }
+}
