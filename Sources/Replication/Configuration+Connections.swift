@@ -20,14 +20,35 @@ extension Configuration {
         guard let passwordFile = mail.imapPasswordFile else {
             throw ConfigurationError(file: path, key: "mail.imap_password_file", reason: "missing; imap_url needs a password file")
         }
+        var settings = try imapSettings(mail, passwordFile: passwordFile)
+        settings.readOnly = readOnly
+        return IMAPDrop(settings: settings, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
+    }
+
+    /// What waits for new messages in the drop (`sync --watch`): inotify on a Maildir, IMAP IDLE on a
+    /// mailbox (its connection is opened by the first wait).
+    public func makeWatcher() throws(ConfigurationError) -> any DropWatcher {
+        guard let mail else {
+            throw ConfigurationError(file: path, key: "mail", reason: "missing [mail] section: set maildir = \"/path/Maildir\" or imap_url")
+        }
+        if let maildir = mail.maildir {
+            do {
+                return try MaildirWatcher(root: maildir)
+            } catch {
+                throw ConfigurationError(file: path, key: "mail.maildir", reason: error.message)
+            }
+        }
+        return IMAPWatcher(settings: try imapSettings(mail, passwordFile: mail.imapPasswordFile ?? ""))
+    }
+
+    private func imapSettings(_ mail: MailSettings, passwordFile: String) throws(ConfigurationError) -> IMAPSettings {
         let password = String(decoding: try secret(passwordFile, key: "mail.imap_password_file"), as: UTF8.self)
         do {
             var settings = try IMAPSettings(
                 url: mail.imapURL ?? "", user: mail.imapUser ?? "", password: password, caFile: mail.imapCAFile,
                 allowPlaintext: mail.imapAllowPlaintext)
-            settings.readOnly = readOnly
             settings.maxMessageSize = mail.maxMessageBytes
-            return IMAPDrop(settings: settings, processedFolder: mail.processedFolder, quarantineFolder: mail.quarantineFolder)
+            return settings
         } catch {
             throw ConfigurationError(file: path, key: "mail.imap_url", reason: error.message)
         }

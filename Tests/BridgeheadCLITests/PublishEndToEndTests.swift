@@ -755,4 +755,38 @@ import Testing
         #expect(Self.files(sites.requestDrop, ".Quarantine/cur").count == 1 && Self.files(sites.requestDrop).isEmpty)
         #expect(Self.files(sites.drop).count == before, "nothing was sent")
     }
+
+    /// `publish --watch` stays running: changes made while it runs are published at its next turn,
+    /// and a request arriving wakes it at once; SIGTERM ends it cleanly.
+    @Test func publishWatchPublishesAndAnswersWithoutARestart() throws {
+        let sites = try Sites(requests: true)
+        try sites.change(Self.first)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = ["publish", "--config", sites.publisherConfig, "--watch", "--interval", "2"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        func waitFor(_ what: String, _ condition: () throws -> Bool) throws {
+            let started = Date()
+            while try !condition(), Date().timeIntervalSince(started) < 30 { Thread.sleep(forTimeInterval: 0.1) }
+            #expect(try condition(), "\(what) within 30 s")
+        }
+        try waitFor("the first (full) message") { Self.files(sites.drop).count == 1 }
+        try sites.change(Self.second)
+        try waitFor("the second message") { Self.files(sites.drop).count == 2 }
+        #expect(try sites.sync().status == 0)
+        try sites.expectEqual("published by the watcher")
+        // A request for #2 (lost, say) is answered by the same process.
+        let asker = try SMIMESigner(certificateFile: sites.pki.path("site-b.pem"), keyFile: sites.pki.path("site-b.key"))
+        let request = try ReplicationMessage.request(.resend(2...2), from: "site-b", to: "site-a")
+            .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: asker)
+        try Maildir.deliver(request, to: sites.requestDrop)
+        try waitFor("the resent #2") { Self.files(sites.drop).count == 1 && Self.files(sites.requestDrop, ".Processed/cur").count == 1 }
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && process.terminationReason == .exit, "SIGTERM ends it cleanly")
+    }
 }

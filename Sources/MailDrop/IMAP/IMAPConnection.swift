@@ -240,6 +240,64 @@ final class IMAPConnection: @unchecked Sendable {
         }
     }
 
+    /// RFC 2177 IDLE: waits until the server says the selected mailbox has grown (`* n EXISTS`), until
+    /// `seconds` have passed, or until `stop` says so; then ends the IDLE with DONE and waits for its
+    /// completion. True when the mailbox grew.
+    func idle(upTo seconds: Double, stop: @Sendable () -> Bool) async throws(MailDropError) -> Bool {
+        guard capabilities.isEmpty || capabilities.contains("IDLE") else {
+            throw MailDropError(.configuration, "the IMAP server does not offer IDLE (RFC 2177)")
+        }
+        tagNumber += 1
+        let tag = "B\(tagNumber)"
+        let completion = channel.eventLoop.makePromise(of: IMAPOutcome.self)
+        let handler = self.handler
+        let channel = self.channel
+        try await submit { handler.startIdle(tag: tag, promise: completion) }
+        channel.writeAndFlush(ByteBuffer(bytes: Array("\(tag) IDLE\r\n".utf8)), promise: nil)
+        let deadline = Date().addingTimeInterval(seconds)
+        var grew = false
+        while Date() < deadline, !stop(), channel.isActive {
+            grew = try await submit { handler.idleSawGrowth }
+            if grew { break }
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        }
+        guard channel.isActive else { throw MailDropError(.unavailable, "the IMAP server closed the connection during IDLE") }
+        // RFC 2177: the client ends IDLE once the server has answered it with a continuation.
+        let answered = try await submit { handler.idleAccepted }
+        if !answered {
+            let wait = Date().addingTimeInterval(settings.timeout)
+            while try await !submit({ handler.idleAccepted }), Date() < wait, channel.isActive {
+                try? await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
+        channel.writeAndFlush(ByteBuffer(bytes: Array("DONE\r\n".utf8)), promise: nil)
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(settings.timeout * 1000))) {
+            completion.fail(MailDropError(.unavailable, "no answer to IMAP DONE within \(Int(self.settings.timeout)) seconds"))
+            channel.close(promise: nil)
+        }
+        let outcome: IMAPOutcome
+        do {
+            outcome = try await completion.futureResult.get()
+        } catch let error as MailDropError {
+            throw error
+        } catch {
+            throw MailDropError(.unavailable, "IMAP IDLE: \(error)")
+        }
+        timer.cancel()
+        guard outcome.completion.status == .ok else {
+            throw MailDropError(.refused, "IMAP IDLE: \(outcome.completion.status?.rawValue ?? "?") \(outcome.completion.text)")
+        }
+        return grew || outcome.untagged.contains { $0.values.count >= 2 && $0.values[1].atom?.uppercased() == "EXISTS" }
+    }
+
+    private func submit<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws(MailDropError) -> T {
+        do {
+            return try await channel.eventLoop.submit(body).get()
+        } catch {
+            throw MailDropError(.unavailable, "IMAP: \(error)")
+        }
+    }
+
     func logout() async {
         _ = try? await command("LOGOUT")
         try? await channel.close().get()
@@ -253,6 +311,15 @@ final class IMAPClientHandler: ChannelInboundHandler, @unchecked Sendable {
     private var waiting: (tag: String?, promise: EventLoopPromise<IMAPOutcome>)?
     private var untagged: [IMAPResponse] = []
     private var closedReason: String?
+    /// During IDLE: whether the server accepted it (its continuation), and whether the mailbox grew.
+    private(set) var idleAccepted = false
+    private(set) var idleSawGrowth = false
+
+    func startIdle(tag: String, promise: EventLoopPromise<IMAPOutcome>) {
+        idleAccepted = false
+        idleSawGrowth = false
+        expect(tag: tag, promise: promise)
+    }
 
     func expect(tag: String?, promise: EventLoopPromise<IMAPOutcome>) {
         if let closedReason {
@@ -282,13 +349,14 @@ final class IMAPClientHandler: ChannelInboundHandler, @unchecked Sendable {
             guard let waiting, waiting.tag == tag else { return }
             complete(IMAPOutcome(untagged: untagged, completion: response))
         case .untagged:
+            if response.values.count >= 2, response.values[1].atom?.uppercased() == "EXISTS" { idleSawGrowth = true }
             if let waiting, waiting.tag == nil, response.status != nil {
                 complete(IMAPOutcome(untagged: [], completion: response))  // the greeting
             } else {
                 untagged.append(response)
             }
         case .continuation:
-            break
+            idleAccepted = true
         }
     }
 

@@ -34,6 +34,11 @@ struct PublishCommand: AsyncParsableCommand {
             again next run); 69 LDAP or the transport unavailable; 75 another publish run holds the \
             lock, or a signal stopped it; 78 configuration.
 
+            --watch stays running: it publishes every --interval seconds, and at once when a peer's \
+            request arrives (with [[peer]] and [mail]). It holds the publish lock while it runs; a run \
+            that fails is retried at the next turn; SIGTERM ends it cleanly (exit 0). See \
+            examples/systemd/bridgehead-publish-watch.service.
+
             Examples (conf=/etc/bridgehead/bridgehead.toml):
               bridgehead publish --config $conf --dry-run
               bridgehead publish --config $conf                  # from cron
@@ -58,12 +63,20 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(help: "Output: text, ldif (each message's records) or json.")
     var format: OutputFormat?
 
+    @Flag(help: "Stay running: publish every --interval seconds, and when a peer's request arrives.")
+    var watch = false
+
+    @Option(help: "With --watch: seconds between runs (default 60).")
+    var interval: Double = 60
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
         if resend != nil, full { throw ValidationError("--resend and --full do not go together") }
         if let resend, Self.range(resend) == nil { throw ValidationError("--resend takes N or N-M (1 ≤ N ≤ M), like 17-23") }
+        if watch, dryRun || full || resend != nil { throw ValidationError("--watch publishes; --dry-run, --full and --resend are one run") }
+        if interval < 1 { throw ValidationError("--interval must be at least 1 second") }
     }
 
     static func range(_ text: String) -> ClosedRange<UInt64>? {
@@ -85,6 +98,15 @@ struct PublishCommand: AsyncParsableCommand {
         let lock = try Exit.lock(settings.lockFile, dryRun: dryRun)
         defer { lock?.release() }
         let stop = StopRequest.onSignals()
+        if watch {
+            try await watchLoop(configuration, logger: logger, stop: stop)
+            return
+        }
+        try await once(configuration, settings: settings, logger: logger, stop: stop)
+    }
+
+    /// One run; throws the exit status when it is not 0.
+    func once(_ configuration: Configuration, settings: PublishSettings, logger: Logger, stop: StopRequest) async throws {
         let (publisher, connection) = try await Self.open(configuration, logger: logger)
         var options = PublishOptions(dryRun: dryRun, full: full, resend: resend.flatMap(Self.range), maxMessages: maxMessages)
         options.details = dryRun || format != nil || common.verbose > 0
@@ -127,6 +149,43 @@ struct PublishCommand: AsyncParsableCommand {
         for item in report.undelivered { printError("message \(item.sequence) not delivered (\(item.kind)): \(item.reason)") }
         if stop.isRequested { throw Exit.tempFail }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+
+    /// `--watch`: run, wait (--interval, or a request arriving), run… A failed run is retried at the
+    /// next turn; a configuration error ends it (78); SIGTERM ends it (0).
+    func watchLoop(_ configuration: Configuration, logger: Logger, stop: StopRequest) async throws {
+        guard let settings = configuration.publish else { throw Exit.configuration }
+        let stopped: @Sendable () -> Bool = { stop.isRequested }
+        var watcher: (any DropWatcher)?
+        if !configuration.peers.isEmpty {
+            watcher = try? configuration.makeWatcher()
+            try? await watcher?.open()
+        }
+        logger.notice("publishing every \(Int(interval)) s\(watcher == nil ? "" : ", and when a request arrives")")
+        while !stop.isRequested {
+            do {
+                try await once(configuration, settings: settings, logger: logger, stop: stop)
+            } catch let exit as ExitCode where exit == Exit.configuration {
+                throw exit
+            } catch {
+                // Reported by the run itself; the next turn tries again.
+            }
+            guard !stop.isRequested else { break }
+            if let current = watcher {
+                do {
+                    _ = try await current.wait(upTo: interval, stop: stopped)
+                    continue
+                } catch {
+                    logger.warning("cannot watch for requests (\(error)); publishing every \(Int(interval)) s only")
+                    await current.close()
+                    watcher = nil
+                }
+            }
+            let until = Date().addingTimeInterval(interval)
+            while Date() < until, !stop.isRequested { try? await Task.sleep(nanoseconds: 200_000_000) }
+        }
+        await watcher?.close()
+        logger.notice("stopped")
     }
 
     /// The publisher a configuration describes, connected; a configuration problem exits 78.

@@ -40,11 +40,19 @@ struct SyncCommand: AsyncParsableCommand {
             directory as it is); 75 another run holds the lock, or the run was stopped by a signal; \
             78 configuration.
 
+            --watch stays running instead of leaving after one run: it runs, then waits for new mail \
+            (inotify on a Maildir, IMAP IDLE on a mailbox) and runs again as soon as a message arrives, \
+            and at least every --scan-interval seconds. It holds the lock while it runs (a cron run \
+            meanwhile exits 75: use one or the other); a run that fails (a server down) is retried at \
+            the next wake; SIGTERM ends it cleanly (exit 0) after the step it is in. See \
+            examples/systemd/bridgehead-sync-watch.service.
+
             Examples (conf=/etc/bridgehead/bridgehead.toml):
               bridgehead sync --config $conf --dry-run
               bridgehead sync --config $conf --dry-run --format ldif > preview.ldif
               bridgehead sync --config $conf                        # from cron
               bridgehead sync --config $conf --allow-deletes site-a:42
+              bridgehead sync --config $conf --watch                # from systemd
             """
     )
 
@@ -68,11 +76,19 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Write Prometheus metrics to this file after the run (overrides [agent] metrics_file).")
     var metricsFile: String?
 
+    @Flag(help: "Stay running: run whenever new mail arrives (inotify, IMAP IDLE) and every --scan-interval seconds.")
+    var watch = false
+
+    @Option(help: "With --watch: seconds between runs when no mail arrives (default 300).")
+    var scanInterval: Double = 300
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if serverCheck, !dryRun { throw ValidationError("--validate only applies to --dry-run") }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
+        if watch, dryRun { throw ValidationError("--watch applies messages; a dry run is one run") }
+        if scanInterval < 1 { throw ValidationError("--scan-interval must be at least 1 second") }
         for item in allowDeletes where item.split(separator: ":").count != 2 || UInt64(item.split(separator: ":").last ?? "") == nil {
             throw ValidationError("--allow-deletes takes SOURCE:SEQUENCE, like site-a:42")
         }
@@ -86,6 +102,15 @@ struct SyncCommand: AsyncParsableCommand {
         defer { lock?.release() }
         // SIGTERM (systemctl stop, a cron timeout) and SIGINT end the run between two steps: exit 75.
         let stop = StopRequest.onSignals()
+        if watch {
+            try await watchLoop(configuration, logger: logger, stop: stop)
+            return
+        }
+        try await once(configuration, logger: logger, stop: stop)
+    }
+
+    /// One run: apply (or foretell), record, report; throws the exit status when it is not 0.
+    func once(_ configuration: Configuration, logger: Logger, stop: StopRequest) async throws {
         // A quiet cron run shows nothing: it need not describe every change it makes.
         let show = dryRun || format != nil || common.verbose > 0
         let report = try await Session.with(configuration, logger: logger, readOnly: dryRun) { engine async throws(SyncError) in
@@ -110,5 +135,62 @@ struct SyncCommand: AsyncParsableCommand {
             FileHandleOutput.write(ReportText.problems(report), to: 2)
         }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+
+    /// `--watch`: the watcher is opened first (what arrives during a run wakes the next one), then
+    /// run, wait, run… A failed run is retried at the next wake; a watcher that fails is opened again
+    /// (after a pause); a configuration error ends it (78); SIGTERM ends it (0).
+    func watchLoop(_ configuration: Configuration, logger: Logger, stop: StopRequest) async throws {
+        var watcher: (any DropWatcher)?
+        let stopped: @Sendable () -> Bool = { stop.isRequested }
+        logger.notice("watching the drop; a run on each new message, and every \(Int(scanInterval)) s")
+        while !stop.isRequested {
+            if watcher == nil {
+                let made: any DropWatcher
+                do {
+                    made = try configuration.makeWatcher()
+                } catch {
+                    printError("\(error)")
+                    throw Exit.configuration
+                }
+                do {
+                    try await made.open()
+                    watcher = made
+                } catch let error where error.kind == .configuration {
+                    printError("mail drop: \(error)")
+                    throw Exit.configuration
+                } catch {
+                    // The run below says what is wrong with the drop; the loop opens the watcher again.
+                    logger.warning("cannot watch the drop yet: \(error)")
+                }
+            }
+            do {
+                try await once(configuration, logger: logger, stop: stop)
+            } catch let exit as ExitCode where exit == Exit.configuration {
+                throw exit
+            } catch {
+                // Reported by the run itself; the next wake tries again.
+            }
+            guard !stop.isRequested else { break }
+            guard let current = watcher else {
+                let until = Date().addingTimeInterval(10)
+                while Date() < until, !stop.isRequested { try? await Task.sleep(nanoseconds: 200_000_000) }
+                continue
+            }
+            do {
+                _ = try await current.wait(upTo: scanInterval, stop: stopped)
+            } catch let error where error.kind == .configuration {
+                printError("mail drop: \(error)")
+                throw Exit.configuration
+            } catch {
+                logger.warning("cannot watch the drop (\(error)); trying again in 10 s")
+                await current.close()
+                watcher = nil
+                let until = Date().addingTimeInterval(10)
+                while Date() < until, !stop.isRequested { try? await Task.sleep(nanoseconds: 200_000_000) }
+            }
+        }
+        await watcher?.close()
+        logger.notice("stopped")
     }
 }
