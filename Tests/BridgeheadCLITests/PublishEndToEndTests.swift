@@ -28,7 +28,7 @@ import Testing
         /// publisher's own drop, which the publisher reads for its peer site-b's requests.
         init(
             maxChanges: Int = 500, transport: String? = nil, drop: String? = nil, logPurge: String? = nil, requests: Bool = false,
-            resendAfterHours: Double = 0.002
+            resendAfterHours: Double = 0.002, dovecot: Dovecot? = nil
         ) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridgehead-publish-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -45,7 +45,20 @@ import Testing
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=site-b",
                 "-keyout", pki.path("site-b.key"), "-out", pki.path("site-b.pem"), "-addext", "keyUsage=critical,digitalSignature",
             ])
-            self.drop = drop ?? folder.appendingPathComponent("b-drop").path
+            self.drop = dovecot?.maildir ?? drop ?? folder.appendingPathComponent("b-drop").path
+            // The receiver reads its drop over IMAP from Dovecot, into whose Maildir site A delivers.
+            var receiverMail = "maildir = \"\(self.drop)\""
+            if let dovecot {
+                let secret = folder.appendingPathComponent("imap.secret")
+                try Data(dovecot.password.utf8).write(to: secret)
+                chmod(secret.path, 0o600)
+                receiverMail = """
+                    imap_url = "imap://127.0.0.1:\(dovecot.port)/INBOX"
+                    imap_user = "\(dovecot.user)"
+                    imap_password_file = "\(secret.path)"
+                    imap_allow_plaintext = true
+                    """
+            }
             requestDrop = folder.appendingPathComponent("a-drop").path
             // Site A's mailbox, as its mail server made it.
             for sub in ["new", "cur", "tmp"] {
@@ -111,7 +124,7 @@ import Testing
                 state_dn = "ou=bridgehead,dc=example,dc=com"
 
                 [mail]
-                maildir = "\(self.drop)"
+                \(receiverMail)
 
                 [agent]
                 lock_file = "\(folder.path)/sync.lock"
@@ -788,5 +801,25 @@ import Testing
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0 && process.terminationReason == .exit, "SIGTERM ends it cleanly")
+    }
+
+    /// The lost-message repair with the receiver reading its mailbox over IMAP from a real Dovecot.
+    @Test func aLostMessageIsRequestedAndResentOverIMAP() throws {
+        let dovecot = try Dovecot()
+        defer { dovecot.stop() }
+        let sites = try Sites(requests: true, dovecot: dovecot)
+        try Self.loseOne(sites)
+        Thread.sleep(forTimeInterval: 7.5)
+        let asked = try sites.sync(["--format", "json"])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        #expect((try sites.json(asked)["requests"] as? [[String: Any]] ?? []).first?["sent"] as? Bool == true, "\(asked.stdout.prefix(2000))")
+        let answered = try sites.publish(["--format", "json"])
+        #expect(answered.status == 0, "\(answered.stderr)")
+        #expect((try sites.json(answered)["requests"] as? [[String: Any]] ?? []).first?["answer"] as? String == "resent 2")
+        let synced = try sites.sync(["--format", "json"])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let outcomes = (try sites.json(synced)["messages"] as? [[String: Any]] ?? []).map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }
+        #expect(outcomes.sorted() == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
+        try sites.expectEqual("after the lost message was resent, over IMAP")
     }
 }
