@@ -142,7 +142,7 @@ let package = Package(
             name: "MIMETests", dependencies: ["MIME", "Coding", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
-            name: "LDIFTests", dependencies: ["LDIF", "LDAPModel", "TestSupport"],
+            name: "LDIFTests", dependencies: ["LDIF", "LDAPModel", "Coding", "TestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(

@@ -75,45 +75,94 @@ public enum Base64 {
     /// Decodes in one pass, so a large body costs its decoded size and no more. Any character outside
     /// the alphabet (and, when allowed, white space) is an error at its offset, never silently dropped.
     public static func decode(_ text: some Collection<UInt8>, options: DecodingOptions = .strict) throws(DecodingError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 4 * 3)
-        var quad: UInt32 = 0
-        var count = 0
-        var padding = 0
-        var offset = -1
-        for byte in text {
-            offset += 1
-            if options.ignoresWhitespace, byte == 0x0D || byte == 0x0A || byte == 0x20 || byte == 0x09 { continue }
-            if byte == UInt8(ascii: "=") {
-                padding += 1
-                guard count >= 2, count + padding <= 4 else { throw DecodingError(offset: offset, reason: "'=' padding in the wrong place") }
-                continue
-            }
-            guard padding == 0 else { throw DecodingError(offset: offset, reason: "data after the '=' padding") }
-            let value = table[Int(byte)]
-            guard value >= 0 else {
-                let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
-                throw DecodingError(offset: offset, reason: "\(shown) is not a base64 character")
-            }
-            quad = quad << 6 | UInt32(value)
-            count += 1
-            if count == 4 {
-                out += [UInt8(quad >> 16 & 0xFF), UInt8(quad >> 8 & 0xFF), UInt8(quad & 0xFF)]
-                quad = 0
-                count = 0
+        let result =
+            text.withContiguousStorageIfAvailable { decode(buffer: $0, options: options) }
+            ?? Array(text).withUnsafeBufferPointer { decode(buffer: $0, options: options) }
+        return try result.get()
+    }
+
+    /// The decoder proper, over contiguous bytes, writing into one buffer sized up front.
+    private static func decode(buffer input: UnsafeBufferPointer<UInt8>, options: DecodingOptions) -> Result<[UInt8], DecodingError> {
+        var failure: DecodingError?
+        let out = table.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: input.count / 4 * 3 + 3) { out, written in
+                var position = 0
+                var quad: UInt32 = 0
+                var count = 0
+                var padding = 0
+                var offset = 0
+                defer { written = position }
+                while offset < input.count {
+                    // Fast path: four alphabet characters at a group boundary make three bytes.
+                    if count == 0, padding == 0, offset + 4 <= input.count {
+                        let a = table[Int(input[offset])]
+                        let b = table[Int(input[offset + 1])]
+                        let c = table[Int(input[offset + 2])]
+                        let d = table[Int(input[offset + 3])]
+                        if (a | b | c | d) >= 0 {
+                            let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                            out[position] = UInt8(group >> 16 & 0xFF)
+                            out[position + 1] = UInt8(group >> 8 & 0xFF)
+                            out[position + 2] = UInt8(group & 0xFF)
+                            position += 3
+                            offset += 4
+                            continue
+                        }
+                    }
+                    let byte = input[offset]
+                    if options.ignoresWhitespace, byte == 0x0D || byte == 0x0A || byte == 0x20 || byte == 0x09 {
+                        offset += 1
+                        continue
+                    }
+                    if byte == UInt8(ascii: "=") {
+                        padding += 1
+                        guard count >= 2, count + padding <= 4 else {
+                            failure = DecodingError(offset: offset, reason: "'=' padding in the wrong place")
+                            return
+                        }
+                        offset += 1
+                        continue
+                    }
+                    guard padding == 0 else {
+                        failure = DecodingError(offset: offset, reason: "data after the '=' padding")
+                        return
+                    }
+                    let value = table[Int(byte)]
+                    guard value >= 0 else {
+                        let shown = (0x21...0x7E).contains(byte) ? "'\(String(UnicodeScalar(byte)))'" : "byte 0x" + String(byte, radix: 16)
+                        failure = DecodingError(offset: offset, reason: "\(shown) is not a base64 character")
+                        return
+                    }
+                    quad = quad << 6 | UInt32(value)
+                    count += 1
+                    if count == 4 {
+                        out[position] = UInt8(quad >> 16 & 0xFF)
+                        out[position + 1] = UInt8(quad >> 8 & 0xFF)
+                        out[position + 2] = UInt8(quad & 0xFF)
+                        position += 3
+                        quad = 0
+                        count = 0
+                    }
+                    offset += 1
+                }
+                let end = input.count
+                if count == 1 {
+                    failure = DecodingError(offset: end, reason: "the data ends in the middle of a group")
+                } else if count > 1, padding == 0, !options.allowsMissingPadding {
+                    failure = DecodingError(offset: end, reason: "base64 length is not a multiple of 4 (the '=' padding is missing)")
+                } else if padding > 0, count + padding != 4 {
+                    failure = DecodingError(offset: end, reason: "'=' padding in the wrong place")
+                } else if count == 2 {
+                    out[position] = UInt8(quad >> 4 & 0xFF)
+                    position += 1
+                } else if count == 3 {
+                    out[position] = UInt8(quad >> 10 & 0xFF)
+                    out[position + 1] = UInt8(quad >> 2 & 0xFF)
+                    position += 2
+                }
             }
         }
-        let end = offset + 1
-        if count == 1 { throw DecodingError(offset: end, reason: "the data ends in the middle of a group") }
-        if count > 1, padding == 0, !options.allowsMissingPadding {
-            throw DecodingError(offset: end, reason: "base64 length is not a multiple of 4 (the '=' padding is missing)")
-        }
-        if padding > 0, count + padding != 4 { throw DecodingError(offset: end, reason: "'=' padding in the wrong place") }
-        switch count {
-        case 2: out.append(UInt8(quad >> 4 & 0xFF))
-        case 3: out += [UInt8(quad >> 10 & 0xFF), UInt8(quad >> 2 & 0xFF)]
-        default: break
-        }
-        return out
+        if let failure { return .failure(failure) }
+        return .success(out)
     }
 }

@@ -99,7 +99,7 @@ public final class LDIFReader {
             return line
         }
         while true {
-            if let newline = buffer[(start + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = Self.newline(in: buffer, from: start + scanned) {
                 var end = newline
                 if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
                 if end - start > options.limits.maxLineLength {
@@ -140,6 +140,15 @@ public final class LDIFReader {
                 start = 0
             }
             buffer.append(contentsOf: chunk)
+        }
+    }
+
+    /// The index of the first LF at or after `from` (memchr: this scan is most of reading a file).
+    private static func newline(in buffer: [UInt8], from: Int) -> Int? {
+        guard from < buffer.count else { return nil }
+        return buffer.withUnsafeBufferPointer { bytes in
+            guard let base = bytes.baseAddress, let found = memchr(base + from, 0x0A, bytes.count - from) else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         }
     }
 
