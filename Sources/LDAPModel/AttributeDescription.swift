@@ -12,6 +12,12 @@ public struct AttributeDescription: Hashable, Sendable {
     /// Parses `attributedescription = attributetype options` with
     /// `options = *( SEMI option )`, `option = 1*keychar`; nil when it does not match.
     public init?(_ text: String) {
+        // Most descriptions have no options: no splitting then (this runs for every LDIF line).
+        if !text.utf8.contains(UInt8(ascii: ";")) {
+            guard Self.isValidType(text) else { return nil }
+            self.init(type: text)
+            return
+        }
         let parts = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
         guard let type = parts.first, Self.isValidType(type) else { return nil }
         let options = Array(parts.dropFirst())
@@ -34,7 +40,8 @@ public struct AttributeDescription: Hashable, Sendable {
 
     /// Lower-cased type and sorted, lower-cased options: equal for descriptions that name the same thing.
     public var normalized: String {
-        ([type.lowercased()] + options.map { $0.lowercased() }.sorted()).joined(separator: ";")
+        if options.isEmpty { return type.lowercased() }
+        return ([type.lowercased()] + options.map { $0.lowercased() }.sorted()).joined(separator: ";")
     }
 
     public func matches(_ other: AttributeDescription) -> Bool { normalized == other.normalized }

@@ -35,6 +35,11 @@ public struct Entry: Hashable, Sendable {
 
     /// Attributes with the same description merged, in first-seen order.
     public var mergedAttributes: [Attribute] {
+        // Most entries name each attribute once (and have few): then there is nothing to merge.
+        let keys = attributes.map(\.description.normalized)
+        if keys.count <= 32, !keys.indices.contains(where: { index in keys[..<index].contains(keys[index]) }) {
+            return attributes
+        }
         var order: [String] = []
         var merged: [String: Attribute] = [:]
         for attribute in attributes {

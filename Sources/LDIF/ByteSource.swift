@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Where the reader pulls bytes from, a chunk at a time, so a large file never sits in memory whole.
 public protocol ByteSource {
     /// Up to `maxCount` more bytes; an empty array at the end.
@@ -40,8 +44,20 @@ public final class FileByteSource: ByteSource {
 
     deinit { if ownsHandle { try? handle.close() } }
 
+    /// Straight into the array with read(2): going through Data cost a fifth of reading a file.
     public func read(maxCount: Int) throws -> [UInt8] {
-        guard let data = try handle.read(upToCount: maxCount) else { return [] }
-        return [UInt8](data)
+        let descriptor = handle.fileDescriptor
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: max(maxCount, 0)) { buffer, count in
+            count = 0
+            while let base = buffer.baseAddress, maxCount > 0 {
+                let got = Glibc.read(descriptor, base, maxCount)
+                if got < 0, errno == EINTR { continue }
+                if got < 0 { failure = errno } else { count = got }
+                break
+            }
+        }
+        if failure != 0 { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(failure))]) }
+        return bytes
     }
 }

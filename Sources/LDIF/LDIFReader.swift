@@ -73,7 +73,7 @@ public final class LDIFReader {
                 }
             }
         }
-        recordLine = lines[0].segments[0].line
+        recordLine = lines[0].line
         let record = try parseRecord(lines)
         let kind: Kind
         if case .content = record { kind = .content } else { kind = .change }
@@ -204,22 +204,25 @@ public final class LDIFReader {
 /// An unfolded line, with enough bookkeeping to turn an offset back into a physical line and column.
 struct LogicalLine {
     var bytes: [UInt8]
-    /// Where each physical piece starts in `bytes`, and its column there (2 for a continuation).
-    var segments: [(line: Int, offset: Int, column: Int)]
+    /// The physical line it starts on.
+    let line: Int
+    /// Where each continuation starts in `bytes`, and its physical line (its column there is 2).
+    /// Empty for most lines, which are not folded: no array is made for them.
+    var continuations: [(line: Int, offset: Int)] = []
 
     init(_ bytes: [UInt8], line: Int) {
         self.bytes = bytes
-        self.segments = [(line, 0, 1)]
+        self.line = line
     }
 
     mutating func append(_ piece: ArraySlice<UInt8>, line: Int) {
-        segments.append((line, bytes.count, 2))
+        continuations.append((line, bytes.count))
         bytes.append(contentsOf: piece)
     }
 
     func position(at offset: Int) -> (line: Int, column: Int) {
-        let segment = segments.last { $0.offset <= offset } ?? segments[0]
-        return (segment.line, segment.column + offset - segment.offset)
+        guard let segment = continuations.last(where: { $0.offset <= offset }) else { return (line, 1 + offset) }
+        return (segment.line, 2 + offset - segment.offset)
     }
 
     func error(at offset: Int, _ reason: String) -> LDIFError {
