@@ -5,17 +5,27 @@ public struct Subschema: Sendable, Hashable {
     public var objectClasses: [ObjectClassDefinition]
     private var attributesByName: [String: Int]
     private var classesByName: [String: Int]
+    /// The same, keyed by the names as the schema spells them: most lookups use those, and then no
+    /// lower-cased copy is made (planning a large full message looks names up millions of times).
+    private var attributesBySpelling: [String: Int] = [:]
+    private var classesBySpelling: [String: Int] = [:]
 
     public init(attributeTypes: [AttributeTypeDefinition], objectClasses: [ObjectClassDefinition] = []) {
         self.attributeTypes = attributeTypes
         self.objectClasses = objectClasses
         attributesByName = [:]
         for (index, type) in attributeTypes.enumerated() {
-            for key in [type.oid] + type.names { attributesByName[key.lowercased()] = index }
+            for key in [type.oid] + type.names {
+                attributesByName[key.lowercased()] = index
+                attributesBySpelling[key] = index
+            }
         }
         classesByName = [:]
         for (index, objectClass) in objectClasses.enumerated() {
-            for key in [objectClass.oid] + objectClass.names { classesByName[key.lowercased()] = index }
+            for key in [objectClass.oid] + objectClass.names {
+                classesByName[key.lowercased()] = index
+                classesBySpelling[key] = index
+            }
         }
     }
 
@@ -27,12 +37,14 @@ public struct Subschema: Sendable, Hashable {
     }
 
     public func attributeType(_ name: String) -> AttributeTypeDefinition? {
-        let type = name.split(separator: ";").first.map(String.init) ?? name
+        if let index = attributesBySpelling[name] { return attributeTypes[index] }
+        let type = name.utf8.contains(UInt8(ascii: ";")) ? String(name.prefix { $0 != ";" }) : name
         return attributesByName[type.lowercased()].map { attributeTypes[$0] }
     }
 
     public func objectClass(_ name: String) -> ObjectClassDefinition? {
-        classesByName[name.lowercased()].map { objectClasses[$0] }
+        if let index = classesBySpelling[name] { return objectClasses[index] }
+        return classesByName[name.lowercased()].map { objectClasses[$0] }
     }
 
     /// The syntax OID of `name`, following SUP to the type that states it.

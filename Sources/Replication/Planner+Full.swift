@@ -16,7 +16,9 @@ extension Planner {
                 found = .failure(error)
             }
             switch found {
-            case .success(let entries): for entry in entries { owned[entry.dn.normalized] = entry }
+            case .success(let entries):
+                for entry in entries { owned[entry.dn.normalized] = entry }
+                view.remember(entries)
             case .failure(let error) where error.code == .noSuchObject: continue  // a subtree that does not exist yet holds nothing
             case .failure(let error): throw .directory(error)
             }

@@ -40,7 +40,7 @@ struct ValueMatcher: Sendable {
     }
 
     func normalize(_ attribute: String, _ value: [UInt8]) -> [UInt8] {
-        let name = attribute.split(separator: ";").first.map { $0.lowercased() } ?? attribute.lowercased()
+        let name = (attribute.utf8.contains(UInt8(ascii: ";")) ? String(attribute.prefix { $0 != ";" }) : attribute).lowercased()
         let rule = rules[name] ?? ""
         if name == "objectclass" || rule.hasPrefix("objectidentifier") {
             return Array(String(decoding: value, as: UTF8.self).lowercased().utf8)
@@ -50,6 +50,25 @@ struct ValueMatcher: Sendable {
             return value
         }
         if rule.hasPrefix("caseignore") || rule.hasPrefix("telephonenumber") || rule.hasPrefix("numericstring") {
+            let digitsOnly = rule.hasPrefix("telephonenumber") || rule.hasPrefix("numericstring")
+            // ASCII (nearly every value): lower-cased and spaces collapsed byte by byte, as below.
+            if !value.contains(where: { $0 >= 0x80 }) {
+                var out: [UInt8] = []
+                out.reserveCapacity(value.count)
+                var space = false
+                for byte in value {
+                    if byte == 0x20 || (digitsOnly && byte == UInt8(ascii: "-")) {
+                        space = !digitsOnly && !out.isEmpty
+                        continue
+                    }
+                    if space {
+                        out.append(0x20)
+                        space = false
+                    }
+                    out.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                }
+                return out
+            }
             var text = String(decoding: value, as: UTF8.self).lowercased()
             if rule.hasPrefix("telephonenumber") || rule.hasPrefix("numericstring") {
                 text.removeAll { $0 == " " || $0 == "-" }
