@@ -31,6 +31,8 @@ public struct StatusReport: Sendable, Codable {
     public var lastRun: RunRecord?
     /// A publishing site's side (filled in by the CLI when the configuration has `[publish]`).
     public var publisher: PublisherStatus?
+    /// The version of the bridgehead that reports.
+    public var version = BridgeheadVersion.current
 
     public init(sources: [SourceStatus] = [], quarantinedUnattributed: Int = 0, lastRun: RunRecord? = nil, publisher: PublisherStatus? = nil) {
         self.sources = sources

@@ -26,6 +26,8 @@ public final class Slapd: @unchecked Sendable {
         public var limitedUser = false
         /// With `overlays`: slapo-accesslog's `logpurge AGE PERIOD` (e.g. "00:00:02 00:00:02").
         public var logPurge: String?
+        /// Load the project's schema/ (false: a server that was never given it).
+        public var projectSchema = true
         public init(
             seeds: [String] = [], suffix: String = "dc=example,dc=com", noSync: Bool = true, tls: Bool = false, overlays: Bool = false,
             limitedUser: Bool = false
@@ -52,6 +54,7 @@ public final class Slapd: @unchecked Sendable {
         if options.tls { arguments.append("--tls") }
         if options.overlays { arguments.append("--overlays") }
         if options.limitedUser { arguments.append("--limited-user") }
+        if !options.projectSchema { arguments.append("--without-project-schema") }
         if let purge = options.logPurge { arguments += ["--logpurge", purge] }
         let sandbox = try Sandbox(script: Self.sandboxScript, name: "slapd", arguments: arguments)
         self.sandbox = sandbox

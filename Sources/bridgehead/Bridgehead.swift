@@ -18,9 +18,10 @@ struct Bridgehead: AsyncParsableCommand {
 
             Start with: bridgehead help sync
             """,
+        version: BridgeheadVersion.current,
         subcommands: [
             SyncCommand.self, StatusCommand.self, QuarantineCommand.self, LDIFCommand.self, ApplyCommand.self, DecodeCommand.self,
-            PublishCommand.self, ComposeCommand.self, AddressCommand.self, ResolveCommand.self,
+            PublishCommand.self, CheckCommand.self, ComposeCommand.self, AddressCommand.self, ResolveCommand.self,
         ]
     )
 }

@@ -62,7 +62,7 @@ struct StatusCommand: AsyncParsableCommand {
             try FileHandleOutput.writeJSON(status)
             return
         }
-        var out = Self.text(status.publisher, now: now)
+        var out = "bridgehead \(status.version)\n" + Self.text(status.publisher, now: now)
         guard receiving else {
             FileHandleOutput.write(out, to: 1)
             return
