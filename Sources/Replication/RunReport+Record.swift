@@ -8,6 +8,13 @@ extension RunRecord {
             finished: report.finished, exitStatus: report.exitStatus, applied: report.count(.applied), duplicates: report.count(.duplicate),
             held: report.count(.held), quarantined: report.count(.quarantined), changes: report.changes,
             lastSuccess: report.exitStatus == 0 ? report.finished : previous?.lastSuccess)
+        var totals = previous?.settledTotals ?? [:]
+        for message in report.messages where [.applied, .duplicate, .quarantined].contains(message.outcome) {
+            totals[message.source ?? "", default: [:]][message.outcome.rawValue, default: 0] += 1
+        }
+        settledTotals = totals
+        changesTotal = (previous?.changesTotal ?? 0) + report.changes
+        duration = report.finished.timeIntervalSince(report.started)
     }
 }
 
@@ -45,6 +52,30 @@ extension RunReport {
                 samples: [([:], finished.timeIntervalSince1970)]),
             MetricsFile.Metric(
                 name: "bridgehead_last_run_exit_status", help: "Exit status of the last run.", samples: [([:], Double(exitStatus))]),
+        ]
+        // Prometheus names (issue 14): counters that only grow, over every run the status file has seen.
+        let settled = MessageReport.Outcome.allCases.filter { [.applied, .duplicate, .quarantined].contains($0) }
+        var totals: [(labels: [String: String], value: Double)] = []
+        for (source, outcomes) in (record.settledTotals ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for outcome in settled { totals.append((["source": source, "outcome": outcome.rawValue], Double(outcomes[outcome.rawValue] ?? 0))) }
+        }
+        metrics += [
+            MetricsFile.Metric(
+                name: "bridgehead_messages_total", help: "Messages settled (applied, duplicate, quarantined), by source and outcome.",
+                type: "counter", samples: totals),
+            MetricsFile.Metric(
+                name: "bridgehead_changes_total", help: "LDAP operations applied.", type: "counter",
+                samples: [([:], Double(record.changesTotal ?? changes))]),
+            MetricsFile.Metric(
+                name: "bridgehead_last_run_duration_seconds", help: "How long the last run took.",
+                samples: [([:], finished.timeIntervalSince(started))]),
+            MetricsFile.Metric(
+                name: "bridgehead_held_messages", help: "Messages the last run left held in the drop, by source.",
+                samples: Dictionary(grouping: messages.filter { $0.outcome == .held }, by: { $0.source ?? "" }).sorted { $0.key < $1.key }
+                    .map { (["source": $0.key], Double($0.value.count)) }),
+            MetricsFile.Metric(
+                name: "bridgehead_gap_requests_sent", help: "Requests for missing messages the last run sent, by source.",
+                samples: requests.map { (["source": $0.source], $0.sent ? 1 : 0) }),
         ]
         if let success = record.lastSuccess {
             metrics.append(

@@ -11,6 +11,13 @@ public struct RunRecord: Sendable, Codable, Hashable {
     public var changes: Int
     /// When a run last finished with exit status 0 (this one, or an earlier one).
     public var lastSuccess: Date?
+    /// Since the status file began: messages settled, by source and outcome (applied, duplicate,
+    /// quarantined), and LDAP operations applied. The textfile's counters (`…_total`) come from here,
+    /// so they only ever grow, as Prometheus counters must. Nil in a file written before they existed.
+    public var settledTotals: [String: [String: Int]]?
+    public var changesTotal: Int?
+    /// How long the run took, in seconds.
+    public var duration: Double?
 
     public init(
         finished: Date, exitStatus: Int32, applied: Int, duplicates: Int, held: Int, quarantined: Int, changes: Int, lastSuccess: Date? = nil

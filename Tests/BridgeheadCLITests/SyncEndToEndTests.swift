@@ -366,8 +366,18 @@ import Testing
         let textfile = try String(contentsOfFile: metrics, encoding: .utf8)
         #expect(textfile.contains("bridgehead_last_run_messages{outcome=\"applied\"} 1"), "\(textfile)")
         #expect(textfile.contains("bridgehead_last_run_changes 3") && textfile.contains("bridgehead_last_success_timestamp_seconds "))
-        let fourth = try world.sync()
+        // Counters (Prometheus `_total`) count over every run the status file has seen: a run that
+        // settles nothing leaves them as they were, where the last-run gauges go to 0.
+        let value = { (text: String, sample: String) -> Double? in
+            text.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.dropFirst(sample.count + 1)) }
+        }
+        let appliedC = "bridgehead_messages_total{outcome=\"applied\",source=\"site-c\"}"
+        #expect(textfile.contains("# TYPE bridgehead_messages_total counter"), "\(textfile)")
+        #expect((value(textfile, appliedC) ?? 0) >= 2 && (value(textfile, "bridgehead_changes_total") ?? 0) >= 3, "\(textfile)")
+        let fourth = try world.sync(["--metrics-file", metrics])
         #expect(fourth.status == 0 && fourth.stdout.isEmpty && fourth.stderr.isEmpty, "a good cron run is silent: \(fourth.stderr)")
+        let after = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(value(after, appliedC) == value(textfile, appliedC) && after.contains("bridgehead_last_run_changes 0"), "\(after)")
 
         #expect(try world.sequences() == ["site-a": "5", "site-b": "3", "site-c": "2"])
         let oracle = try Self.oracleSnapshot.get()
