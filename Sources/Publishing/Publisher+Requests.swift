@@ -62,7 +62,9 @@ extension Publisher {
             case .request(let peer, let request, let identity):
                 entry.peer = peer.id
                 entry.request = "\(request)"
-                if !answered.insert(identity).inserted {
+                // One answer per request, and per peer and range in a run: a peer that sends the same
+                // request many times (or replays one) gets the messages once.
+                if !answered.insert(identity).inserted || !answered.insert("\(peer.id) \(request)").inserted {
                     entry.answer = "none: the same request was answered already in this run"
                     settlement = .processed
                 } else {

@@ -822,4 +822,23 @@ import Testing
         #expect(outcomes.sorted() == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
         try sites.expectEqual("after the lost message was resent, over IMAP")
     }
+
+    /// No amplification: the same request twice in one run (two messages, same peer and range) is
+    /// answered once.
+    @Test func theSameRequestTwiceInOneRunIsAnsweredOnce() throws {
+        let sites = try Sites(requests: true)
+        try sites.change(Self.first)
+        #expect(try sites.publish().status == 0)
+        let asker = try SMIMESigner(certificateFile: sites.pki.path("site-b.pem"), keyFile: sites.pki.path("site-b.key"))
+        for _ in 0..<2 {
+            let request = try ReplicationMessage.request(.resend(1...1), from: "site-b", to: "site-a")
+                .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: asker)
+            try Maildir.deliver(request, to: sites.requestDrop)
+        }
+        let run = try sites.publish(["--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let answers = (try sites.json(run)["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? String }
+        #expect(answers.sorted() == ["none: the same request was answered already in this run", "resent 1"], "\(answers)")
+        #expect(Self.files(sites.drop).count == 2, "#1 and one resend of it")
+    }
 }
