@@ -256,4 +256,28 @@ struct ConfigurationTests {
         #expect(configuration.peers.map(\.id) == ["site-c"] && configuration.peers.first?.mailAddresses == ["dra@site-c.example.com"])
         #expect(try Configuration.parse("[ldap]\nuri = \"ldapi:///\"\n", path: "/x.toml").requests == nil, "off unless sign_cert is set")
     }
+
+    /// bridgehead.toml(5) describes every key the parser reads (found in the parser's source), so
+    /// that a new key cannot go undocumented.
+    @Test func theManualPageDescribesEveryKey() throws {
+        let root = Self.examples.deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("man/bridgehead.toml.5"), encoding: .utf8)
+        let folder = root.appendingPathComponent("Sources/Config")
+        var keys: Set<String> = []
+        let pattern = try Regex(#"\.(?:string|strings|path|double|integer|bool|table|tables)\("([a-z_]+)"\)|(?:required|requiredPath)\("([a-z_]+)""#)
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".swift") {
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            for match in text.matches(of: pattern) {
+                for index in 1..<match.output.count {
+                    if let key = match.output[index].substring { keys.insert(String(key)) }
+                }
+            }
+        }
+        #expect(keys.count > 50, "the parser's keys were found: \(keys.sorted())")
+        let sections: Set<String> = ["ldap", "resolve", "mail", "agent", "source", "publish", "peer"]
+        for key in keys.sorted() {
+            let documented = sections.contains(key) ? page.contains("[\(key)]") : page.contains("Li \(key)")
+            #expect(documented, "\(key) is described in man/bridgehead.toml.5")
+        }
+    }
 }
