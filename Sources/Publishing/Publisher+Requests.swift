@@ -3,6 +3,7 @@ import Config
 import Foundation
 import MailDrop
 import MessageFormat
+import RunSupport
 import SMIME
 
 /// Where a publisher reads its peers' requests: its own `[mail]` drop; each request verified against
@@ -49,11 +50,13 @@ extension Publisher {
         }
         var wantsFull = false
         var answered: Set<String> = []
+        var log = AnsweredRequests(path: settings.outbox + "/answered-requests.json")
         for reference in references {
             if options.stop?.isRequested == true { break }
             var entry = AnsweredRequest(id: reference.id)
             let settlement: Settlement
-            switch await examine(reference, intake, options: options) {
+            let examined = await examine(reference, intake, options: options)
+            switch examined {
             case .skip: continue
             case .refuse(let reason):
                 entry.refused = reason
@@ -64,7 +67,11 @@ extension Publisher {
                 entry.request = "\(request)"
                 // One answer per request, and per peer and range in a run: a peer that sends the same
                 // request many times (or replays one) gets the messages once.
-                if !answered.insert(identity).inserted || !answered.insert("\(peer.id) \(request)").inserted {
+                if let earlier = log.answered[identity] {
+                    // The same signed request again (a replay, or a copy redelivered): answered once only.
+                    entry.answer = "none: this request was answered on \(ISO8601DateFormatter().string(from: earlier))"
+                    settlement = .processed
+                } else if !answered.insert(identity).inserted || !answered.insert("\(peer.id) \(request)").inserted {
                     entry.answer = "none: the same request was answered already in this run"
                     settlement = .processed
                 } else {
@@ -84,6 +91,14 @@ extension Publisher {
             }
             report.requests.append(entry)
             guard !options.dryRun, settlement != .leftInPlace else { continue }
+            if case .request(_, _, let identity) = examined, log.answered[identity] == nil {
+                log.answered[identity] = options.now
+                do {
+                    try log.save()
+                } catch {
+                    report.problems.append("cannot record the answered request in \(log.path): \(error)")
+                }
+            }
             do {
                 try await intake.drop.settle(reference, as: settlement)
             } catch {
@@ -168,5 +183,30 @@ extension Publisher {
         }
         logger.notice("resent \(range.lowerBound)-\(upper) to \(peer.id)")
         return .done(answer)
+    }
+}
+
+/// The identities of the requests a publisher has answered, kept beside the outbox, so that a request
+/// delivered again (replayed) in a later run is not answered again. The most recent 10,000 are kept.
+struct AnsweredRequests {
+    let path: String
+    var answered: [String: Date]
+
+    init(path: String) {
+        self.path = path
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        answered = FileManager.default.contents(atPath: path).flatMap { try? decoder.decode([String: Date].self, from: $0) } ?? [:]
+    }
+
+    func save() throws {
+        var kept = answered
+        if kept.count > 10_000 {
+            kept = Dictionary(uniqueKeysWithValues: kept.sorted { $0.value > $1.value }.prefix(10_000).map { ($0.key, $0.value) })
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        try SafeFile.write([UInt8](try encoder.encode(kept)), to: path, mode: 0o600)
     }
 }

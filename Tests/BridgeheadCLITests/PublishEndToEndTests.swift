@@ -840,5 +840,12 @@ import Testing
         let answers = (try sites.json(run)["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? String }
         #expect(answers.sorted() == ["none: the same request was answered already in this run", "resent 1"], "\(answers)")
         #expect(Self.files(sites.drop).count == 2, "#1 and one resend of it")
+        // The same signed request delivered again in a later run (a replay) is not answered again.
+        let processed = try Self.files(sites.requestDrop, ".Processed/cur").map { try FileBytes.read(sites.requestDrop + "/.Processed/cur/" + $0) }
+        try Maildir.deliver(processed[0], to: sites.requestDrop)
+        let replayed = try sites.publish(["--format", "json"])
+        let again = (try sites.json(replayed)["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? String }
+        #expect(again.count == 1 && again[0].hasPrefix("none: this request was answered on"), "\(again)")
+        #expect(Self.files(sites.drop).count == 2, "nothing sent again")
     }
 }
