@@ -56,14 +56,6 @@ public enum MessageSource: Sendable {
 
     /// Its bytes, a chunk at a time.
     public func chunks(size: Int = 1 << 20) throws(FileBytes.Failure) -> ChunkReader { try ChunkReader(self, size: size) }
-
-    /// All of it (for what is small: a request, a test).
-    public func bytes() throws(FileBytes.Failure) -> [UInt8] {
-        switch self {
-        case .bytes(let bytes): bytes
-        case .file(let path): try FileBytes.read(path)
-        }
-    }
 }
 
 /// Reads a `MessageSource` in chunks.

@@ -11,6 +11,7 @@ public struct MessageWriter {
     public let message: ReplicationMessage
     private let outerHeader: [UInt8]
     private var signed: SignedEntityWriter?
+    private var unsigned = SMIMECanonical()
     private let signingTime: Date
     private let ldif = LDIFWriter()
     /// Records appended so far.
@@ -88,10 +89,9 @@ public struct MessageWriter {
         }
     }
 
-    // LDIFWriter writes ASCII only (base64 for the rest) and ends every piece with a line end, so
-    // each piece is made CRLF on its own.
+    /// The next piece of the entity, CRLF line ends (and hashed, when it is signed).
     private mutating func content(_ bytes: [UInt8]) -> [UInt8] {
-        if signed == nil { return SMIMECanonical.crlf(bytes) }
-        return signed!.content(bytes)
+        if signed != nil { return signed!.content(bytes) }
+        return unsigned.next(bytes)
     }
 }

@@ -34,13 +34,6 @@ public struct Outbox: Sendable {
         return String(repeating: "0", count: max(0, 16 - digits.count)) + digits + "." + source + ".bridgehead"
     }
 
-    /// Archives a message as not yet delivered. Fails (`.exists`) when that sequence is archived already.
-    public func archive(_ bytes: [UInt8], sequence: UInt64) throws(MailDropError) {
-        let file = try writer(for: sequence)
-        try file.write(bytes)
-        try archive(file)
-    }
-
     /// A file in tmp/ for message `sequence`, written in pieces and then `archive`d.
     public func writer(for sequence: UInt64) throws(MailDropError) -> MaildirWriter {
         try MaildirWriter(root: root, name: name(sequence), mode: 0o600)

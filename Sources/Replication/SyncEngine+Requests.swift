@@ -35,6 +35,8 @@ extension SyncEngine {
             }
         }
         var result: [GapRequest] = []
+        // Made once for the run's requests (an SMTP password file is read once), and only when one is sent.
+        var transport: Result<any MessageTransport, ConfigurationError>?
         for (source, gap) in gaps.sorted(by: { $0.key < $1.key }) {
             guard options.now.timeIntervalSince(gap.since) >= settings.resendAfter else { continue }
             let state = context.states[source]
@@ -52,8 +54,12 @@ extension SyncEngine {
                 do {
                     let bytes = try ReplicationMessage.request(request, from: me, to: source)
                         .compose(from: settings.from, to: to.joined(separator: ", "), signer: signer, date: options.now)
-                    let transport = try settings.transport.make(configuration, section: "agent", from: settings.from)
-                    try await transport.deliver(.bytes(bytes), from: settings.from, to: to)
+                    if transport == nil {
+                        transport = Result { () throws(ConfigurationError) in
+                            try settings.transport.make(configuration, section: "agent", from: settings.from)
+                        }
+                    }
+                    try await transport?.get().deliver(.bytes(bytes), from: settings.from, to: to)
                     try await context.store.recordRequest(source, RecordedRequest(request: request, time: options.now), exists: state != nil)
                     entry.sent = true
                     logger.notice("asked source \(source) for \(request) (messages have waited behind the gap since \(gap.since))")

@@ -20,6 +20,12 @@ public final class StopRequest: Sendable {
     /// The signal that asked, for messages ("SIGTERM"), or "a stop request".
     public var cause: String { signalName.withLock { $0 } ?? "a stop request" }
 
+    /// Waits `seconds`, or less when a stop is requested meanwhile (a watching command between runs).
+    public func pause(_ seconds: Double) async {
+        let until = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < until, !isRequested { try? await Task.sleep(for: .milliseconds(200)) }
+    }
+
     public func request(_ cause: String? = nil) {
         if let cause { signalName.withLock { $0 = cause } }
         flag.store(true, ordering: .releasing)

@@ -271,16 +271,39 @@ enum DERNode {
 
 /// S/MIME signs the canonical form of an entity: every line ended by CRLF (RFC 8551 §3.1.1).
 /// Messages kept in a Maildir often have bare LFs; this restores the form that was signed.
-public enum SMIMECanonical {
+public struct SMIMECanonical {
+    /// The last byte of the previous piece (a LF at the start of the next one follows it).
+    private var previous: UInt8 = 0
+
+    public init() {}
+
+    /// Bytes made canonical in one piece.
     public static func crlf(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var canonical = SMIMECanonical()
+        return canonical.next(bytes)
+    }
+
+    /// The next piece of a stream made canonical: a CR put before each LF that has none.
+    public mutating func next(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        bytes.withContiguousStorageIfAvailable { next(buffer: $0) } ?? Array(bytes).withUnsafeBufferPointer { next(buffer: $0) }
+    }
+
+    private mutating func next(buffer input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bytes.count / 32)
-        var previous: UInt8 = 0
-        for byte in bytes {
-            if byte == 0x0A, previous != 0x0D { out.append(0x0D) }
-            out.append(byte)
-            previous = byte
+        out.reserveCapacity(input.count + input.count / 32 + 1)
+        var start = 0
+        var before = previous
+        for index in 0..<input.count {
+            let byte = input[index]
+            if byte == 0x0A, before != 0x0D {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index]))
+                out.append(0x0D)
+                start = index
+            }
+            before = byte
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start...]))
+        previous = before
         return out
     }
 }

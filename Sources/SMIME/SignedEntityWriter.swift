@@ -14,7 +14,7 @@ public struct SignedEntityWriter {
     public let signer: SMIMESigner
     public let boundary: String
     private var digest: ContentDigest
-    private var previous: UInt8 = 0
+    private var canonical = SMIMECanonical()
     /// Bytes of signed content so far (after CRLF canonicalisation).
     public private(set) var contentBytes = 0
 
@@ -41,30 +41,9 @@ public struct SignedEntityWriter {
     /// The next piece of the signed entity (its header, then its body), bare LFs made CRLF; the
     /// result is what goes into the message, and what the signature covers.
     public mutating func content(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        let out = bytes.withContiguousStorageIfAvailable { canonical($0) } ?? Array(bytes).withUnsafeBufferPointer { canonical($0) }
+        let out = canonical.next(bytes)
         digest.update(out)
         contentBytes += out.count
-        return out
-    }
-
-    /// `input` with a CR put before each LF that has none (the byte before the first is the last
-    /// byte of the previous piece).
-    private mutating func canonical(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count + input.count / 32 + 1)
-        var start = 0
-        var before = previous
-        for index in 0..<input.count {
-            let byte = input[index]
-            if byte == 0x0A, before != 0x0D {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index]))
-                out.append(0x0D)
-                start = index
-            }
-            before = byte
-        }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start...]))
-        previous = before
         return out
     }
 

@@ -189,6 +189,15 @@ import Testing
             return try json(output)["publisher"] as? [String: Any] ?? [:]
         }
 
+        /// Delivers into site A's drop a request from site-b, signed with `signer`'s key ("site-b", or
+        /// another one for a forgery).
+        func deliverRequest(_ request: ReplicationMessage.Request, signer: String = "site-b") throws {
+            let key = try SMIMESigner(certificateFile: pki.path("\(signer).pem"), keyFile: pki.path("\(signer).key"))
+            let bytes = try ReplicationMessage.request(request, from: "site-b", to: "site-a")
+                .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: key)
+            try Maildir.deliver(bytes, to: requestDrop)
+        }
+
         func metrics() -> String { (try? String(contentsOfFile: folder.path + "/publish.prom", encoding: .utf8)) ?? "" }
 
         func json(_ output: Command.Output) throws -> [String: Any] {
@@ -757,10 +766,7 @@ import Testing
         try sites.change(Self.first)
         #expect(try sites.publish().status == 0)
         let before = Self.files(sites.drop).count
-        let forger = try SMIMESigner(certificateFile: sites.pki.path("site-a.pem"), keyFile: sites.pki.path("site-a.key"))
-        let forged = try ReplicationMessage.request(.resend(1...1), from: "site-b", to: "site-a")
-            .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: forger)
-        try Maildir.deliver(forged, to: sites.requestDrop)
+        try sites.deliverRequest(.resend(1...1), signer: "site-a")
         let run = try sites.publish(["--format", "json"])
         #expect(run.status == 0, "\(run.stderr)")
         let answers = try sites.json(run)["requests"] as? [[String: Any]] ?? []
@@ -792,10 +798,7 @@ import Testing
         #expect(try sites.sync().status == 0)
         try sites.expectEqual("published by the watcher")
         // A request for #2 (lost, say) is answered by the same process.
-        let asker = try SMIMESigner(certificateFile: sites.pki.path("site-b.pem"), keyFile: sites.pki.path("site-b.key"))
-        let request = try ReplicationMessage.request(.resend(2...2), from: "site-b", to: "site-a")
-            .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: asker)
-        try Maildir.deliver(request, to: sites.requestDrop)
+        try sites.deliverRequest(.resend(2...2))
         try waitFor("the resent #2") { Self.files(sites.drop).count == 1 && Self.files(sites.requestDrop, ".Processed/cur").count == 1 }
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGTERM)
@@ -829,12 +832,7 @@ import Testing
         let sites = try Sites(requests: true)
         try sites.change(Self.first)
         #expect(try sites.publish().status == 0)
-        let asker = try SMIMESigner(certificateFile: sites.pki.path("site-b.pem"), keyFile: sites.pki.path("site-b.key"))
-        for _ in 0..<2 {
-            let request = try ReplicationMessage.request(.resend(1...1), from: "site-b", to: "site-a")
-                .compose(from: "dra@site-b.example.com", to: "dra@site-a.example.com", signer: asker)
-            try Maildir.deliver(request, to: sites.requestDrop)
-        }
+        for _ in 0..<2 { try sites.deliverRequest(.resend(1...1)) }
         let run = try sites.publish(["--format", "json"])
         #expect(run.status == 0, "\(run.stderr)")
         let answers = (try sites.json(run)["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? String }

@@ -117,11 +117,11 @@ struct CheckCommand: AsyncParsableCommand {
         return findings
     }
 
-    typealias Report3 = (String, String) -> Void
+    typealias Note = (String, String) -> Void
     typealias Fail = (String, String, Int32) -> Void
 
     /// Every certificate the configuration trusts or signs with: not expired, not expiring within 30 days.
-    func checkCertificates(_ configuration: Configuration, now: Date, ok: Report3, warn: Report3, fail: Fail) {
+    func checkCertificates(_ configuration: Configuration, now: Date, ok: Note, warn: Note, fail: Fail) {
         var certificates: [(String, Certificate)] = []
         for source in configuration.sources {
             guard let verifier = configuration.verifiers[source.id] else { continue }
@@ -156,7 +156,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     /// The schema, the right to write under state_dn, transactions.
-    func checkDirectory(_ configuration: Configuration, _ connection: LDAPConnection, ok: Report3, warn: Report3, fail: Fail) async {
+    func checkDirectory(_ configuration: Configuration, _ connection: LDAPConnection, ok: Note, warn: Note, fail: Fail) async {
         do {
             let schema = try await connection.subschema()
             var needed = [BridgeheadSchema.replicaState, BridgeheadSchema.replicated].filter { schema.objectClass($0) == nil }
@@ -217,7 +217,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     /// Write access to the entry above `container` (replacing its objectClass values by themselves,
     /// with No-Op: nothing is written, and objectClass is stored by every database).
-    func checkParent(of container: DN, _ connection: LDAPConnection, ok: Report3, warn: Report3, fail: Fail) async {
+    func checkParent(of container: DN, _ connection: LDAPConnection, ok: Note, warn: Note, fail: Fail) async {
         guard let parent = container.parent, !parent.isRoot else {
             warn("state_dn", "write access for \(container) not checked: it has no entry above it to ask about")
             return
@@ -241,7 +241,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     /// The drop: reachable and readable; messages held past the gap timeout.
-    func checkDrop(_ configuration: Configuration, _ connection: LDAPConnection, logger: Logger, ok: Report3, warn: Report3, fail: Fail) async {
+    func checkDrop(_ configuration: Configuration, _ connection: LDAPConnection, logger: Logger, ok: Note, warn: Note, fail: Fail) async {
         guard let mail = configuration.mail else { return }
         let drop: any MailDrop
         do {

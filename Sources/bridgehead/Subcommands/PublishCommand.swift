@@ -181,8 +181,7 @@ struct PublishCommand: AsyncParsableCommand {
                     watcher = nil
                 }
             }
-            let until = Date().addingTimeInterval(interval)
-            while Date() < until, !stop.isRequested { try? await Task.sleep(nanoseconds: 200_000_000) }
+            await stop.pause(interval)
         }
         await watcher?.close()
         logger.notice("stopped")

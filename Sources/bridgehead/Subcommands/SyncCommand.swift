@@ -173,8 +173,7 @@ struct SyncCommand: AsyncParsableCommand {
             }
             guard !stop.isRequested else { break }
             guard let current = watcher else {
-                let until = Date().addingTimeInterval(10)
-                while Date() < until, !stop.isRequested { try? await Task.sleep(nanoseconds: 200_000_000) }
+                await stop.pause(10)
                 continue
             }
             do {
@@ -186,8 +185,7 @@ struct SyncCommand: AsyncParsableCommand {
                 logger.warning("cannot watch the drop (\(error)); trying again in 10 s")
                 await current.close()
                 watcher = nil
-                let until = Date().addingTimeInterval(10)
-                while Date() < until, !stop.isRequested { try? await Task.sleep(nanoseconds: 200_000_000) }
+                await stop.pause(10)
             }
         }
         await watcher?.close()
