@@ -112,9 +112,11 @@ enum SignerChain {
         }
         guard case .constructed(let parts) = sid.content else { return false }
         let items = Array(parts)
+        // The serial is compared as a number, read the way the certificate's was: DER puts a 0x00
+        // in front of a serial whose top bit is set, and swift-certificates keeps it without.
         guard items.count == 2, let issuer = try? DistinguishedName(derEncoded: items[0]),
-            case .primitive(let serial) = items[1].content
+            let serial = try? ArraySlice<UInt8>(derEncoded: items[1])
         else { return false }
-        return certificate.issuer == issuer && Array(certificate.serialNumber.bytes) == Array(serial)
+        return certificate.issuer == issuer && certificate.serialNumber == Certificate.SerialNumber(bytes: serial)
     }
 }

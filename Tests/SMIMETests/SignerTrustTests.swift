@@ -66,6 +66,39 @@ import X509
         #expect(verified.signer.subject.description.contains("renewed"))
     }
 
+    /// A serial whose top bit is set is written in DER with a 0x00 in front (OpenSSL's random 159-bit
+    /// serials need it once in 256 certificates; many CAs' serials half the time). The signer must
+    /// still be recognised by issuer and serial: a self-signed certificate without emailProtection,
+    /// pinned, used to be taken for a CA and its own signature refused for want of that purpose.
+    @Test(arguments: ["0x80a1b2c3d4e5f60718", "0x00ff01", "0x7f01"])
+    func aSerialWithItsTopBitSetStillNamesTheSigner(_ serial: String) async throws {
+        try pki.openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=self-signed", "-set_serial", serial,
+            "-keyout", pki.path("self.key"), "-out", pki.path("self.pem"), "-addext", "keyUsage=critical,digitalSignature",
+        ])
+        try pki.openssl([
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=site-c", "-keyout", pki.path("leaf.key"), "-out", pki.path("leaf.csr"),
+        ])
+        try pki.openssl([
+            "x509", "-req", "-in", pki.path("leaf.csr"), "-CA", pki.path("ca.pem"), "-CAkey", pki.path("ca.key"), "-set_serial", serial,
+            "-days", "3", "-extfile", pki.path("site-c.ext"), "-out", pki.path("leaf.pem"),
+        ])
+        let selfSigned = try SMIMEVerifier(pemFiles: [pki.path("self.pem")], signerAddresses: ["dra@site-c.example.com"])
+        let leafPinned = try SMIMEVerifier(pemFiles: [pki.path("leaf.pem")], signerAddresses: ["dra@site-c.example.com"])
+        let throughCA = try SMIMEVerifier(pemFiles: [pki.path("ca.pem")], signerAddresses: ["dra@site-c.example.com"])
+        let ours = try SMIMESigner(certificateFile: pki.path("self.pem"), keyFile: pki.path("self.key"))
+        let header = Array("From: dra@site-c.example.com\r\nTo: dra@site-b.example.com\r\nMIME-Version: 1.0\r\n".utf8)
+        let cases: [(String, [UInt8], SMIMEVerifier)] = [
+            ("openssl, self-signed pinned", try pki.signWithOpenSSL(ldifEntity, signer: "self"), selfSigned),
+            ("ours, self-signed pinned", header + (try ours.sign(ldifEntity)), selfSigned),
+            ("openssl, end-entity pinned", try pki.signWithOpenSSL(ldifEntity, signer: "leaf"), leafPinned),
+            ("openssl, through the CA", try pki.signWithOpenSSL(ldifEntity, signer: "leaf"), throughCA),
+        ]
+        for (name, message, verifier) in cases {
+            if case .failure(let error) = await outcome(message, verifier) { Issue.record("\(name), serial \(serial): \(error)") }
+        }
+    }
+
     /// A mesh of CAs that all cross-sign each other: without bounds, path building explores every
     /// path (a review measured 3 s for 7 subjects, 28 s for 8). Too many certificates are refused
     /// outright; a mesh within the limit is cut to one chain before validation.
