@@ -152,7 +152,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ReplicationTests",
-            dependencies: ["Replication", "MessageFormat", "RunSupport", "Config", "LDAPClient", "LDIF", "LDAPModel", "TestSupport"],
+            dependencies: [
+                "Replication", "MessageFormat", "RunSupport", "Config", "LDAPClient", "LDIF", "LDAPModel", "MIME", "SMIME", "TestSupport",
+            ],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
         .testTarget(name: "PublishingTests", dependencies: ["Publishing", "LDAPModel", "MailDrop", "TestSupport"], swiftSettings: strict),

@@ -10,9 +10,19 @@ public enum MIMEParser {
         var parser = Parser(storage: storage, limits: limits)
         return try parser.entity(0..<bytes.count, depth: 0, defaultType: .defaultType, boundaries: [])
     }
+
+    /// One body part of a multipart, alone, as `parse` reads it inside its multipart: its header
+    /// may be empty (text/plain is the default type).
+    /// `enclosing`: the boundary of the multipart it is in (a nested multipart may not reuse it).
+    public static func parsePart(
+        _ bytes: [UInt8], limits: MIMELimits = .default, defaultType: ContentType = .defaultType, enclosing: [String] = []
+    ) throws(MIMEError) -> MIMEEntity {
+        var parser = Parser(storage: MIMEStorage(bytes), limits: limits)
+        return try parser.entity(0..<bytes.count, depth: 1, defaultType: defaultType, boundaries: enclosing)
+    }
 }
 
-private struct Parser {
+struct Parser {
     let storage: MIMEStorage
     let limits: MIMELimits
     var partCount = 0
@@ -32,6 +42,31 @@ private struct Parser {
         guard partCount <= limits.maxParts else {
             throw storage.error(.limit, at: range.lowerBound, "the message has more than \(limits.maxParts) parts")
         }
+        let (header, bodyStart, contentType, encoding) = try describedHeader(range, depth: depth, defaultType: defaultType)
+        let bodyRange = bodyStart..<range.upperBound
+        guard contentType.isMultipart else {
+            if encoding != .binary { try checkLineLengths(bodyRange) }
+            return MIMEEntity(
+                storage: storage, range: range, bodyRange: bodyRange, header: header, contentType: contentType, transferEncoding: encoding,
+                parts: [], preambleRange: nil, epilogueRange: nil, isMissingCloseDelimiter: false)
+        }
+        let boundary = try multipartBoundary(contentType, encoding: encoding, depth: depth, at: range.lowerBound, enclosing: boundaries)
+        let split = try splitMultipart(bodyRange, boundary: boundary)
+        let partDefault: ContentType = contentType.subtype == "digest" ? .digestDefault : .defaultType
+        var parts: [MIMEEntity] = []
+        for partRange in split.parts {
+            parts.append(try entity(partRange, depth: depth + 1, defaultType: partDefault, boundaries: boundaries + [boundary]))
+        }
+        return MIMEEntity(
+            storage: storage, range: range, bodyRange: bodyRange, header: header, contentType: contentType, transferEncoding: encoding,
+            parts: parts, preambleRange: split.preamble, epilogueRange: split.epilogue, isMissingCloseDelimiter: split.missingClose)
+    }
+
+    /// The header section of the entity at `range`, where its body begins, and what the header says
+    /// the body is (Content-Type, else `defaultType`; Content-Transfer-Encoding, else 7bit).
+    func describedHeader(
+        _ range: Range<Int>, depth: Int, defaultType: ContentType
+    ) throws(MIMEError) -> (MIMEHeader, Int, ContentType, TransferEncoding) {
         let (header, bodyStart) = try headerSection(range, isMessage: depth == 0)
         let contentType: ContentType
         if let value = header.field("Content-Type")?.rawText {
@@ -49,45 +84,50 @@ private struct Parser {
             }
             encoding = known
         }
-        let bodyRange = bodyStart..<range.upperBound
-        guard contentType.isMultipart else {
-            if encoding != .binary { try checkLineLengths(bodyRange) }
-            return MIMEEntity(
-                storage: storage, range: range, bodyRange: bodyRange, header: header, contentType: contentType, transferEncoding: encoding,
-                parts: [], preambleRange: nil, epilogueRange: nil, isMissingCloseDelimiter: false)
-        }
+        return (header, bodyStart, contentType, encoding)
+    }
+
+    /// The boundary of a multipart, checked (RFC 2046 §5.1.1, RFC 2045 §6.4), within the nesting limit
+    /// and unlike any `enclosing` one.
+    func multipartBoundary(
+        _ contentType: ContentType, encoding: TransferEncoding, depth: Int, at offset: Int, enclosing boundaries: [String]
+    ) throws(MIMEError) -> String {
         guard depth < limits.maxDepth else {
-            throw storage.error(.limit, at: range.lowerBound, "multiparts nest deeper than the limit of \(limits.maxDepth)")
+            throw storage.error(.limit, at: offset, "multiparts nest deeper than the limit of \(limits.maxDepth)")
         }
         guard let boundary = contentType.boundary, !boundary.isEmpty else {
-            throw storage.error(.boundary, at: range.lowerBound, "\(contentType.mimeType) has no boundary parameter")
+            throw storage.error(.boundary, at: offset, "\(contentType.mimeType) has no boundary parameter")
         }
         // boundary := 0*69<bchars> bcharsnospace (RFC 2046 §5.1.1)
         guard boundary.utf8.count <= 70 else {
-            throw storage.error(.boundary, at: range.lowerBound, "the boundary is \(boundary.utf8.count) characters long; RFC 2046 allows 70")
+            throw storage.error(.boundary, at: offset, "the boundary is \(boundary.utf8.count) characters long; RFC 2046 allows 70")
         }
         // bchars := bcharsnospace / " " ; bcharsnospace := DIGIT / ALPHA / "'" / "(" / ")" / "+" / "_" / "," / "-" / "." / "/" / ":" / "=" / "?"
         guard boundary.utf8.allSatisfy({ isAlpha($0) || ($0 >= 0x30 && $0 <= 0x39) || "'()+_,-./:=? ".utf8.contains($0) }),
             boundary.last != " "
         else {
-            throw storage.error(.boundary, at: range.lowerBound, "the boundary '\(boundary)' has characters RFC 2046 does not allow")
+            throw storage.error(.boundary, at: offset, "the boundary '\(boundary)' has characters RFC 2046 does not allow")
         }
         guard [.sevenBit, .eightBit, .binary].contains(encoding) else {
             throw storage.error(
-                .encoding, at: range.lowerBound, "a multipart may not have Content-Transfer-Encoding \(encoding.rawValue) (RFC 2045 §6.4)")
+                .encoding, at: offset, "a multipart may not have Content-Transfer-Encoding \(encoding.rawValue) (RFC 2045 §6.4)")
         }
         guard !boundaries.contains(boundary) else {
-            throw storage.error(.boundary, at: range.lowerBound, "a nested multipart reuses the boundary '\(boundary)' of an enclosing one")
+            throw storage.error(.boundary, at: offset, "a nested multipart reuses the boundary '\(boundary)' of an enclosing one")
         }
-        let split = try splitMultipart(bodyRange, boundary: boundary)
-        let partDefault: ContentType = contentType.subtype == "digest" ? .digestDefault : .defaultType
-        var parts: [MIMEEntity] = []
-        for partRange in split.parts {
-            parts.append(try entity(partRange, depth: depth + 1, defaultType: partDefault, boundaries: boundaries + [boundary]))
-        }
-        return MIMEEntity(
-            storage: storage, range: range, bodyRange: bodyRange, header: header, contentType: contentType, transferEncoding: encoding,
-            parts: parts, preambleRange: split.preamble, epilogueRange: split.epilogue, isMissingCloseDelimiter: split.missingClose)
+        return boundary
+    }
+
+    /// Whether a line (without its line break) is a delimiter of the multipart whose dash-boundary
+    /// is `dash` ("--" boundary): nil if not, else whether it is the close delimiter (RFC 2046
+    /// §5.1.1: transport padding of spaces and tabs may follow).
+    static func delimiter(_ line: ArraySlice<UInt8>, dash: [UInt8]) -> Bool? {
+        guard line.count >= dash.count, line.prefix(dash.count).elementsEqual(dash) else { return nil }
+        var rest = line.dropFirst(dash.count)
+        let isClose = rest.count >= 2 && rest[rest.startIndex] == UInt8(ascii: "-") && rest[rest.startIndex + 1] == UInt8(ascii: "-")
+        if isClose { rest = rest.dropFirst(2) }
+        guard rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { return nil }
+        return isClose
     }
 
     // fields = *(field-name ":" unstructured CRLF) ; obs-fold = CRLF 1*WSP  (RFC 5322 §2.2, §3.6.8)
@@ -177,29 +217,24 @@ private struct Parser {
             guard contentEnd - index <= limits.maxLineLength else {
                 throw storage.error(.limit, at: index, "a line is longer than the limit of \(limits.maxLineLength) bytes")
             }
-            if contentEnd - index >= dash.count, bytes[index..<(index + dash.count)].elementsEqual(dash) {
-                var rest = index + dash.count
-                let isClose = contentEnd - rest >= 2 && bytes[rest] == UInt8(ascii: "-") && bytes[rest + 1] == UInt8(ascii: "-")
-                if isClose { rest += 2 }
-                if bytes[rest..<contentEnd].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
-                    // The line break before a delimiter belongs to the delimiter.
-                    var end = index
-                    if end > body.lowerBound, bytes[end - 1] == 0x0A { end -= 1 }
-                    if end > body.lowerBound, bytes[end - 1] == 0x0D { end -= 1 }
-                    if let start = partStart {
-                        parts.append(start..<max(start, end))
-                    } else if index > body.lowerBound {
-                        preamble = body.lowerBound..<end
-                    }
-                    if isClose {
-                        guard !parts.isEmpty else {
-                            throw storage.error(.boundary, at: index, "the close delimiter '--\(boundary)--' comes before any body part")
-                        }
-                        let epilogue = next < body.upperBound ? next..<body.upperBound : nil
-                        return (parts, preamble, epilogue, false)
-                    }
-                    partStart = next
+            if let isClose = Self.delimiter(bytes[index..<contentEnd], dash: dash) {
+                // The line break before a delimiter belongs to the delimiter.
+                var end = index
+                if end > body.lowerBound, bytes[end - 1] == 0x0A { end -= 1 }
+                if end > body.lowerBound, bytes[end - 1] == 0x0D { end -= 1 }
+                if let start = partStart {
+                    parts.append(start..<max(start, end))
+                } else if index > body.lowerBound {
+                    preamble = body.lowerBound..<end
                 }
+                if isClose {
+                    guard !parts.isEmpty else {
+                        throw storage.error(.boundary, at: index, "the close delimiter '--\(boundary)--' comes before any body part")
+                    }
+                    let epilogue = next < body.upperBound ? next..<body.upperBound : nil
+                    return (parts, preamble, epilogue, false)
+                }
+                partStart = next
             }
             index = next
         }

@@ -81,3 +81,54 @@ public enum TransferEncoding: String, Sendable, Hashable {
         return out
     }
 }
+
+/// Undoes a transfer encoding a piece at a time, for a body read from a file in pieces. Each piece
+/// must end at a line break (the last may end without one); the result is what
+/// `MIMEEntity.decodedBody()` gives for the whole body.
+public struct TransferDecoder: Sendable {
+    public let encoding: TransferEncoding
+    /// Base64 characters short of a group of four, carried to the next piece.
+    private var pending: [UInt8] = []
+    /// Base64 padding was seen: nothing may follow.
+    private var padded = false
+
+    public init(_ encoding: TransferEncoding) { self.encoding = encoding }
+
+    /// The next piece decoded; `offset` is where it lies in the message (for errors).
+    public mutating func next(_ lines: ArraySlice<UInt8>, at offset: Int) throws(MIMEError) -> [UInt8] {
+        do {
+            return try decode(lines)
+        } catch {
+            throw MIMEError(.encoding, offset: offset + error.offset - lines.startIndex, line: 0, reason: error.reason)
+        }
+    }
+
+    /// What is left at the end of the body.
+    public mutating func finish(at offset: Int) throws(MIMEError) -> [UInt8] {
+        guard encoding == .base64, !pending.isEmpty else { return [] }
+        defer { pending = [] }
+        do {
+            return try TransferEncoding.decodeBase64(pending[...])
+        } catch {
+            throw MIMEError(.encoding, offset: offset, line: 0, reason: error.reason)
+        }
+    }
+
+    private mutating func decode(_ lines: ArraySlice<UInt8>) throws(TransferEncoding.DecodingError) -> [UInt8] {
+        guard encoding == .base64 else { return try encoding.decode(lines) }
+        var significant = pending
+        significant.reserveCapacity(pending.count + lines.count)
+        for byte in lines where !(byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A) { significant.append(byte) }
+        if padded, !significant.isEmpty {
+            throw .init(offset: lines.startIndex, reason: "base64: data after the padding that ends the encoding")
+        }
+        let whole = significant.count / 4 * 4
+        pending = Array(significant[whole...])
+        let groups = significant[..<whole]
+        if groups.contains(UInt8(ascii: "=")) {
+            padded = true
+            if !pending.isEmpty { throw .init(offset: lines.startIndex, reason: "base64: data after the padding that ends the encoding") }
+        }
+        return try TransferEncoding.decodeBase64(groups)
+    }
+}

@@ -69,24 +69,7 @@ public struct MessageDecoder: Sendable {
         } catch {
             throw .mime(error)
         }
-        let signedHeader = (entity.parts.first ?? entity).header
-        if let kind = signedHeader["Bridgehead-Kind"]?.trimmingCharacters(in: .whitespaces).lowercased(),
-            let known = ReplicationMessage.Kind(rawValue: kind), !kinds.contains(known)
-        {
-            throw .otherKind(kind)
-        }
-        let verifier: SMIMEVerifier
-        if let anySource {
-            verifier = anySource
-        } else {
-            // Which source the signed part claims (read before verifying only to choose the certificate).
-            let claimed = signedHeader["Bridgehead-Source"]?.trimmingCharacters(in: .whitespaces)
-            guard let claimed, !claimed.isEmpty else { throw .unknownSource("the message names no source (no Bridgehead-Source header)") }
-            guard let chosen = verifiers[claimed] else {
-                throw .unknownSource("source '\(claimed)' is not configured here (no [[source]] with id = \"\(claimed)\")")
-            }
-            verifier = chosen
-        }
+        let verifier = try chooseVerifier((entity.parts.first ?? entity).header)
         let signed: SignedContent
         do {
             signed = try await verifier.verify(entity, at: time)
@@ -103,5 +86,23 @@ public struct MessageDecoder: Sendable {
         return DecodedMessage(
             messageID: entity.header["Message-ID"], from: entity.header["From"], subject: entity.header["Subject"],
             date: entity.header["Date"], signer: signed.signer, message: message)
+    }
+
+    /// The verifier for a message whose signed part has `signedHeader` (read before verifying, only
+    /// to choose the certificate); a kind this decoder does not read is refused first.
+    func chooseVerifier(_ signedHeader: MIMEHeader) throws(DecodeError) -> SMIMEVerifier {
+        if let kind = signedHeader["Bridgehead-Kind"]?.trimmingCharacters(in: .whitespaces).lowercased(),
+            let known = ReplicationMessage.Kind(rawValue: kind), !kinds.contains(known)
+        {
+            throw .otherKind(kind)
+        }
+        if let anySource { return anySource }
+        // Which source the signed part claims.
+        let claimed = signedHeader["Bridgehead-Source"]?.trimmingCharacters(in: .whitespaces)
+        guard let claimed, !claimed.isEmpty else { throw .unknownSource("the message names no source (no Bridgehead-Source header)") }
+        guard let chosen = verifiers[claimed] else {
+            throw .unknownSource("source '\(claimed)' is not configured here (no [[source]] with id = \"\(claimed)\")")
+        }
+        return chosen
     }
 }

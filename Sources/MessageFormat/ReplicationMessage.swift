@@ -101,6 +101,24 @@ public struct ReplicationMessage: Sendable {
 
     /// Reads the metadata and LDIF of a (verified) signed entity.
     public init(entity: MIMEEntity) throws(ReplicationMessageError) {
+        self = try Self.metadata(of: entity)
+        let body: [UInt8]
+        do {
+            body = try entity.decodedBody()
+        } catch {
+            throw .invalid("the LDIF body does not decode: \(error.reason)")
+        }
+        do {
+            records = try LDIFReader.records(in: body)
+        } catch {
+            throw .invalid("LDIF body, \(error)")
+        }
+        for (index, record) in records.enumerated() { try check(record, number: index + 1) }
+    }
+
+    /// The metadata of a (verified) signed entity, from its header alone (no records): what
+    /// `init(entity:)` checks before it reads the body.
+    public static func metadata(of entity: MIMEEntity) throws(ReplicationMessageError) -> ReplicationMessage {
         let header = entity.header
         guard entity.contentType.mimeType == "application/ldif" else {
             throw .invalid("the signed part is \(entity.contentType.mimeType), not application/ldif")
@@ -151,28 +169,20 @@ public struct ReplicationMessage: Sendable {
         if let charset = entity.contentType.charset, !["utf-8", "us-ascii"].contains(charset.lowercased()) {
             throw .invalid("the LDIF body is in \(charset); format 1 requires utf-8")
         }
-        let body: [UInt8]
-        do {
-            body = try entity.decodedBody()
-        } catch {
-            throw .invalid("the LDIF body does not decode: \(error.reason)")
+        var message = ReplicationMessage(
+            source: source, sequence: sequence, kind: kind, records: [], messageID: messageID, destinations: destinations)
+        message.request = request
+        return message
+    }
+
+    /// Whether record `number` (1-based) may be in a message of this kind.
+    public func check(_ record: LDIFRecord, number: Int) throws(ReplicationMessageError) {
+        switch (kind, record) {
+        case (.delta, .content): throw .invalid("record \(number) is a content record in a delta message")
+        case (.full, .change): throw .invalid("record \(number) is a change record in a full message")
+        case (.request, _): throw .invalid("a request carries no records")
+        default: return
         }
-        let records: [LDIFRecord]
-        do {
-            records = try LDIFReader.records(in: body)
-        } catch {
-            throw .invalid("LDIF body, \(error)")
-        }
-        for (index, record) in records.enumerated() {
-            switch (kind, record) {
-            case (.delta, .content): throw .invalid("record \(index + 1) is a content record in a delta message")
-            case (.full, .change): throw .invalid("record \(index + 1) is a change record in a full message")
-            case (.request, _): throw .invalid("a request carries no records")
-            default: continue
-            }
-        }
-        self.init(source: source, sequence: sequence, kind: kind, records: records, messageID: messageID, destinations: destinations)
-        self.request = request
     }
 
     /// The header of the entity that gets signed: the Bridgehead headers, CRLF line ends, and the

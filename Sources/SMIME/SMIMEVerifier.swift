@@ -90,60 +90,88 @@ public struct SMIMEVerifier: Sendable {
     }
 
     public func verify(_ message: MIMEEntity, at time: Date = Date()) async throws(SMIMEError) -> SignedContent {
-        let type = message.contentType
+        let der = try Self.detachedSignature(type: message.contentType, partCount: message.parts.count) { message.parts[1] }
+        let content = message.parts[0].bytes
+        let signer = try await verify(signature: der, at: time) { algorithm in
+            // Canonical a megabyte at a time: never a second copy of the whole content.
+            var hasher = SignedContentHasher(algorithm)
+            var index = content.startIndex
+            while index < content.endIndex {
+                let end = content.index(index, offsetBy: min(1 << 20, content.endIndex - index))
+                hasher.update(content[index..<end])
+                index = end
+            }
+            return hasher.finalize()
+        }
+        return SignedContent(signer: signer, content: message.parts[0])
+    }
+
+    /// The DER of a multipart/signed message's signature, once its type, protocol and two parts are
+    /// checked (RFC 8551 §3.5.3); `signaturePart` gives the second part, parsed.
+    public static func detachedSignature(
+        type: ContentType, partCount: Int, signaturePart: () throws(SMIMEError) -> MIMEEntity
+    ) throws(SMIMEError) -> [UInt8] {
         guard type.mimeType == "multipart/signed" else { throw .notSigned("it is \(type.mimeType)") }
         let expected = ["application/pkcs7-signature", "application/x-pkcs7-signature"]
         guard let proto = type.parameters["protocol"]?.lowercased(), expected.contains(proto) else {
             throw .notSigned("protocol is '\(type.parameters["protocol"] ?? "")', not application/pkcs7-signature")
         }
-        guard message.parts.count == 2 else {
-            throw .malformedSignature("multipart/signed has \(message.parts.count) parts instead of 2")
+        guard partCount == 2 else {
+            throw .malformedSignature("multipart/signed has \(partCount) parts instead of 2")
         }
-        let signaturePart = message.parts[1]
-        guard expected.contains(signaturePart.contentType.mimeType) else {
-            throw .malformedSignature("the second part is \(signaturePart.contentType.mimeType), not the signature")
+        let part = try signaturePart()
+        guard expected.contains(part.contentType.mimeType) else {
+            throw .malformedSignature("the second part is \(part.contentType.mimeType), not the signature")
         }
-        let der: [UInt8]
         do {
-            der = try signaturePart.decodedBody()
+            return try part.decodedBody()
         } catch {
             throw .malformedSignature("the signature part does not decode: \(error.reason)")
         }
+    }
+
+    /// Verifies a detached signature (the DER of the signature part) over content the caller hashes:
+    /// `contentDigest` is asked for the digest, with the algorithm the signature names, of the
+    /// signed entity made canonical (`SignedContentHasher`). So content read from a file can be
+    /// hashed as it streams. Returns the signer.
+    public func verify(
+        signature der: [UInt8], at time: Date = Date(), contentDigest: (SigningAlgorithm.Digest) throws -> [UInt8]
+    ) async throws(SMIMEError) -> Certificate {
         guard der.count <= limits.maxSignatureBytes else {
             throw .malformedSignature("the signature is \(der.count) bytes; at most \(limits.maxSignatureBytes) are accepted")
         }
         let bounded = try SignerChain.bound(Self.acceptingOpenSSL(der), anchors: trustRoots, limits: limits)
-        let content = SMIMECanonical.crlf(message.parts[0].bytes)
+        let info = try SignerInfoView(bounded.signedData)
+        guard let signer = bounded.signer else { throw .malformedSignature("Unable to locate signing certificate") }
+        let digest: [UInt8]
+        do {
+            digest = try contentDigest(info.digest)
+        } catch {
+            throw .malformedSignature("the signed content cannot be read: \(error)")
+        }
+        guard digest == info.messageDigest else { throw .tampered("Message digest mismatch") }
+        guard signer.publicKey.isValidSignature(info.signature, for: info.signedAttributes, signatureAlgorithm: info.signatureAlgorithm) else {
+            throw .tampered("Invalid signature from signing certificate: \(signer.subject)")
+        }
         // A configured key (pinned, or a CA's own key signing directly, as a self-signed certificate
-        // made with `openssl req -x509` does): the signature is checked with that certificate alone.
-        let pinnedSigner = bounded.signer.flatMap { signer in (pinned + trustRoots).first { $0.publicKey == signer.publicKey } }
-        let result = await CMS.isValidSignature(
-            dataBytes: content, signatureBytes: bounded.signedData,
-            trustRoots: pinnedSigner.map { CertificateStore([$0]) } ?? store
-        ) {
+        // made with `openssl req -x509` does): the chain is checked against that certificate alone.
+        let pinnedSigner = (pinned + trustRoots).first { $0.publicKey == signer.publicKey }
+        var verifier = Verifier(rootCertificates: pinnedSigner.map { CertificateStore([$0]) } ?? store) {
             RFC5280Policy(fixedExpiryValidationTime: time)
         }
-        switch result {
-        case .success(let valid):
-            if pinnedSigner == nil { try checkBinding(valid.signer) }
-            return SignedContent(signer: valid.signer, content: message.parts[0])
-        case .failure(.invalidCMSBlock(let block)):
-            if block.reason.contains("digest mismatch") || block.reason.contains("Invalid signature") {
-                throw .tampered(block.reason)
-            }
-            throw .malformedSignature(block.reason)
-        case .failure(.unableToValidateSigner(let failure)):
-            let signer = failure.signer
+        switch await verifier.validate(leaf: signer, intermediates: CertificateStore(bounded.chain)) {
+        case .validCertificate:
+            if pinnedSigner == nil { try checkBinding(signer) }
+            return signer
+        case .couldNotValidate(let failures):
             let subject = signer.subject.description
             if signer.notValidAfter < time || signer.notValidBefore > time {
                 throw .expiredSigner("\(subject) is valid from \(signer.notValidBefore) to \(signer.notValidAfter)")
             }
-            // A pinned key: the signature was checked with it before the chain was looked at, and an
-            // end-entity certificate cannot anchor a chain in RFC 5280 terms, so it is accepted here.
-            if let pinnedSigner, pinnedSigner.publicKey == signer.publicKey {
-                return SignedContent(signer: signer, content: message.parts[0])
-            }
-            let reasons = failure.policyFailures.map { $0.policyFailureReason.description }
+            // A pinned key: the signature was checked with it, and an end-entity certificate cannot
+            // anchor a chain in RFC 5280 terms, so it is accepted here.
+            if pinnedSigner != nil { return signer }
+            let reasons = failures.map { $0.policyFailureReason.description }
             if reasons.contains(where: { $0.contains("expired") || $0.contains("not yet valid") }) {
                 throw .expiredSigner("\(subject): \(reasons.joined(separator: "; "))")
             }
@@ -154,8 +182,6 @@ public struct SMIMEVerifier: Sendable {
                         + (pinned.count > 1 ? " or the \(pinned.count - 1) other(s) pinned" : "") + ": its key differs")
             }
             throw .untrustedSigner(subject + (reasons.isEmpty ? " (no chain to a trusted certificate)" : ": " + reasons.joined(separator: "; ")))
-        case .failure(let other):
-            throw .malformedSignature("\(other)")
         }
     }
 

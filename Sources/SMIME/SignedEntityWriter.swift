@@ -13,15 +13,14 @@ import _CryptoExtras
 public struct SignedEntityWriter {
     public let signer: SMIMESigner
     public let boundary: String
-    private var digest: ContentDigest
-    private var canonical = SMIMECanonical()
+    private var hasher: SignedContentHasher
     /// Bytes of signed content so far (after CRLF canonicalisation).
-    public private(set) var contentBytes = 0
+    public var contentBytes: Int { hasher.count }
 
     public init(signer: SMIMESigner, boundary: String = "----bridgehead-" + UUID().uuidString.lowercased()) {
         self.signer = signer
         self.boundary = boundary
-        self.digest = ContentDigest(signer.algorithm.digest)
+        self.hasher = SignedContentHasher(signer.algorithm.digest)
     }
 
     /// The multipart/signed header, the preamble and the first delimiter.
@@ -41,15 +40,12 @@ public struct SignedEntityWriter {
     /// The next piece of the signed entity (its header, then its body), bare LFs made CRLF; the
     /// result is what goes into the message, and what the signature covers.
     public mutating func content(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        let out = canonical.next(bytes)
-        digest.update(out)
-        contentBytes += out.count
-        return out
+        hasher.next(bytes)
     }
 
     /// The closing delimiter of the signed part, the signature part and the final delimiter.
     public func finish(signingTime: Date = Date()) throws(SMIMEError) -> [UInt8] {
-        let signature = try signer.detachedSignature(digest: digest.finalize(), signingTime: signingTime)
+        let signature = try signer.detachedSignature(digest: hasher.finalize(), signingTime: signingTime)
         // The CRLF before a delimiter belongs to the delimiter, not to the signed content.
         var out = Array(
             """
@@ -76,6 +72,16 @@ public struct SignedEntityWriter {
 public struct SigningAlgorithm: Sendable, Hashable {
     public enum Digest: Sendable, Hashable {
         case sha256, sha384, sha512
+
+        /// From a multipart/signed `micalg` parameter (RFC 5751 §3.4.3.2).
+        public init?(micalg: String) {
+            switch micalg.lowercased() {
+            case "sha-256": self = .sha256
+            case "sha-384": self = .sha384
+            case "sha-512": self = .sha512
+            default: return nil
+            }
+        }
     }
 
     public var signature: Certificate.SignatureAlgorithm
@@ -110,6 +116,31 @@ public struct SigningAlgorithm: Sendable, Hashable {
         self.signature = signature
         self.digest = digest
     }
+}
+
+/// The digest S/MIME takes of a signed entity, a piece at a time: each piece made canonical (bare LFs
+/// made CRLF, across piece boundaries too), then hashed. The writer signs it; the verifier compares
+/// it with the digest the signer signed.
+public struct SignedContentHasher {
+    private var canonical = SMIMECanonical()
+    private var digest: ContentDigest
+    /// Canonical bytes hashed so far.
+    public private(set) var count = 0
+
+    public init(_ algorithm: SigningAlgorithm.Digest) { digest = ContentDigest(algorithm) }
+
+    /// Hashes the next piece; returns it made canonical.
+    @discardableResult
+    public mutating func next(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        let out = canonical.next(bytes)
+        digest.update(out)
+        count += out.count
+        return out
+    }
+
+    public mutating func update(_ bytes: some Collection<UInt8>) { next(bytes) }
+
+    public func finalize() -> [UInt8] { digest.finalize() }
 }
 
 /// A running hash of the signed content.

@@ -30,6 +30,8 @@ enum SignerChain {
         var signedData: [UInt8]
         /// The signer's certificate, when the signature names one it carries.
         var signer: Certificate?
+        /// The certificates kept: the signer and those on its way to a trusted CA.
+        var chain: [Certificate] = []
     }
 
     // ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT SignedData }
@@ -96,7 +98,7 @@ enum SignerChain {
         let newWrapper = DERNode.header(of: wrapper, contentLength: newSignedData.count) + newSignedData
         let first = Array(Array(top)[0].encodedBytes)
         let bytes = DERNode.header(of: contentInfo, contentLength: first.count + newWrapper.count) + first + newWrapper
-        return Bounded(signedData: bytes, signer: embedded[signerIndex].certificate)
+        return Bounded(signedData: bytes, signer: embedded[signerIndex].certificate, chain: chain.map { embedded[$0].certificate })
     }
 
     /// Whether `issuer` is named as the issuer of `certificate` and its key verifies it.

@@ -141,9 +141,14 @@ enum FileHandleOutput {
 
     /// `--format json` output: pretty, keys sorted (a stable shape for scripts), on standard output.
     static func writeJSON(_ value: some Encodable) throws {
+        write(try json(value) + [0x0A], to: 1)
+    }
+
+    /// The JSON `writeJSON` writes.
+    static func json(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        write([UInt8](try encoder.encode(value)) + [0x0A], to: 1)
+        return [UInt8](try encoder.encode(value))
     }
 
     static func write(_ bytes: [UInt8], to descriptor: Int32) {

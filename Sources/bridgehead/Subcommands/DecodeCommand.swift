@@ -37,6 +37,17 @@ struct DecodeCommand: AsyncParsableCommand {
             printError("\(file): no --trust certificate given; a replication message is valid only with a signature from a trusted certificate")
             throw Exit.dataError
         }
+        let decoder: MessageDecoder
+        do {
+            decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: trust))
+        } catch {
+            printError("\(error)")
+            throw Exit.usage
+        }
+        if file != "-", let size = try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int, size >= Self.streamingSize {
+            try await decodeStreaming(decoder)
+            return
+        }
         let bytes: [UInt8]
         if file == "-" {
             bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
@@ -47,13 +58,6 @@ struct DecodeCommand: AsyncParsableCommand {
             }
             bytes = [UInt8](data)
         }
-        let decoder: MessageDecoder
-        do {
-            decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: trust))
-        } catch {
-            printError("\(error)")
-            throw Exit.usage
-        }
         let decoded: DecodedMessage
         do {
             decoded = try await decoder.decode(bytes)
@@ -61,13 +65,42 @@ struct DecodeCommand: AsyncParsableCommand {
             printError("\(file): \(ReportText.safe("\(error)"))")
             throw Exit.dataError
         }
+        let records = decoded.message.records
+        try show(decoded, count: records.count) { emit in emit(LDIFWriter().render(records)) }
+    }
+
+    /// From this size on, a message file is verified and shown a megabyte at a time, never held
+    /// whole (MessageDecoder.decode(file:)); smaller ones are read at once.
+    static let streamingSize = 16 << 20
+
+    private func decodeStreaming(_ decoder: MessageDecoder) async throws {
+        let streamed: StreamedMessage
+        do {
+            streamed = try await decoder.decode(file: file)
+        } catch {
+            printError("\(file): \(ReportText.safe("\(error)"))")
+            throw Exit.dataError
+        }
+        do {
+            try show(streamed.decoded, count: streamed.recordCount) { emit in
+                emit(LDIFWriter().header)
+                try streamed.forEachRecord { emit(LDIFWriter().render($0)) }
+            }
+        } catch {
+            printError("\(file): \(ReportText.safe("\(error)"))")
+            throw Exit.dataError
+        }
+    }
+
+    /// Prints the message in the chosen format; `ldif` hands the LDIF to `emit` in pieces, which
+    /// are written a megabyte at a time (inside the JSON's "ldif" string, escaped, for json).
+    private func show(_ decoded: DecodedMessage, count: Int, ldif: (_ emit: ([UInt8]) -> Void) throws -> Void) throws {
+        let output = BufferedOutput()
+        let report = DecodeReport(decoded, records: count)
         switch format {
         case .ldif:
-            FileHandleOutput.write(LDIFWriter().render(decoded.message.records), to: 1)
-        case .json:
-            try FileHandleOutput.writeJSON(DecodeReport(decoded))
+            try ldif(output.write)
         case .text:
-            let report = DecodeReport(decoded)
             var text = """
                 source:     \(report.source)
                 sequence:   \(report.sequence)
@@ -78,9 +111,50 @@ struct DecodeCommand: AsyncParsableCommand {
             if let id = report.messageID { text += "message-id: \(ReportText.safe(id))\n" }
             if let from = report.from { text += "from:       \(ReportText.safe(from))\n" }
             text += "records:    \(report.records)\n\n"
-            FileHandleOutput.write(text, to: 1)
-            FileHandleOutput.write(LDIFWriter().render(decoded.message.records), to: 1)
+            output.write(Array(text.utf8))
+            try ldif(output.write)
+        case .json:
+            // The report with an empty "ldif", which the LDIF then fills as it is read.
+            let json = try FileHandleOutput.json(report)
+            let marker = Array(#""ldif" : """#.utf8)
+            guard let at = json.firstRange(of: marker) else { throw ValidationError("the JSON report has no ldif field") }
+            output.write(Array(json[..<(at.upperBound - 1)]))
+            output.escapesJSON = true
+            try ldif(output.write)
+            output.escapesJSON = false
+            output.write(Array(json[(at.upperBound - 1)...]) + [0x0A])
         }
+        output.flush()
+    }
+}
+
+/// Standard output written a megabyte at a time; inside a JSON string when `escapesJSON` is set.
+private final class BufferedOutput {
+    private var buffer: [UInt8] = []
+    var escapesJSON = false
+
+    func write(_ bytes: [UInt8]) {
+        if escapesJSON {
+            for byte in bytes {
+                switch byte {
+                case 0x22: buffer += [0x5C, 0x22]
+                case 0x5C: buffer += [0x5C, 0x5C]
+                case 0x0A: buffer += [0x5C, UInt8(ascii: "n")]
+                case 0x0D: buffer += [0x5C, UInt8(ascii: "r")]
+                case 0x09: buffer += [0x5C, UInt8(ascii: "t")]
+                case ..<0x20: buffer += Array(String(format: "\\u%04x", byte).utf8)
+                default: buffer.append(byte)
+                }
+            }
+        } else {
+            buffer += bytes
+        }
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    func flush() {
+        FileHandleOutput.write(buffer, to: 1)
+        buffer = []
     }
 }
 
@@ -102,9 +176,10 @@ struct DecodeReport: Encodable {
     var subject: String?
     var signer: Signer
     var records: Int
-    var ldif: String
+    /// Empty here: `decode` writes the LDIF into it as it reads the records.
+    var ldif = ""
 
-    init(_ decoded: DecodedMessage) {
+    init(_ decoded: DecodedMessage, records: Int) {
         let iso = ISO8601DateFormatter()
         source = decoded.message.source
         sequence = decoded.message.sequence
@@ -116,7 +191,6 @@ struct DecodeReport: Encodable {
             subject: decoded.signer.subject.description, issuer: decoded.signer.issuer.description,
             serial: decoded.signer.serialNumber.description, notBefore: iso.string(from: decoded.signer.notValidBefore),
             notAfter: iso.string(from: decoded.signer.notValidAfter))
-        records = decoded.message.records.count
-        ldif = String(decoding: LDIFWriter().render(decoded.message.records), as: UTF8.self)
+        self.records = records
     }
 }

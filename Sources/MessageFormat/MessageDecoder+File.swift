@@ -1,0 +1,203 @@
+import Foundation
+import LDIF
+import MIME
+import SMIME
+import X509
+
+/// A replication message verified from its file without being held: its metadata, signer and
+/// record count are known; `forEachRecord` reads the records from the file again, one at a time.
+public struct StreamedMessage: Sendable {
+    /// What `MessageDecoder.decode(_:)` gives, except that `message.records` is empty.
+    public var decoded: DecodedMessage
+    public let recordCount: Int
+    let file: MessageFile
+    let part: MessageLayout.Part
+    let algorithm: SigningAlgorithm.Digest
+    let digest: [UInt8]
+
+    /// The records, in order. Throws if the file no longer holds what was verified (the check is
+    /// made as the last record is read: a changed file is reported, even if some records were shown).
+    public func forEachRecord(_ body: (LDIFRecord) throws -> Void) throws {
+        let source = SignedPartSource(file: file, part: part, algorithm: algorithm)
+        let reader = LDIFReader(source: source)
+        while let record = try reader.next() { try body(record) }
+        try source.drain()
+        guard source.digest == digest else {
+            throw DecodeError.mime(
+                MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read; decode it again"))
+        }
+    }
+}
+
+extension MessageDecoder {
+    /// Decodes and verifies the message in a file as `decode(_:)` does, reading it a megabyte at a
+    /// time: its structure first, then the signed part hashed and its LDIF parsed in one pass (the
+    /// records counted and checked, not kept). Memory stays bounded by the largest record, whatever
+    /// the size of the message. A signed part that is itself a multipart is refused (a replication
+    /// message's is application/ldif).
+    public func decode(file path: String, at time: Date = Date()) async throws(DecodeError) -> StreamedMessage {
+        let file: MessageFile
+        let layout: MessageLayout
+        do {
+            file = try MessageFile(path: path)
+            layout = try MessageLayout.scan(file, limits: limits)
+        } catch {
+            throw .mime(error)
+        }
+        let signedHeader = (layout.parts.first?.header ?? layout.header).header
+        let verifier = try chooseVerifier(signedHeader)
+        let der: [UInt8]
+        do {
+            der = try SMIMEVerifier.detachedSignature(type: layout.header.contentType, partCount: layout.parts.count) { () throws(SMIMEError) in
+                let range = layout.parts[1].range
+                // The signature part: a few kilobytes (a signature and its certificates), never more than
+                // the limit on signatures allows, base64-encoded, with its header.
+                guard range.count <= verifier.limits.maxSignatureBytes * 2 + limits.maxHeaderSize else {
+                    throw .malformedSignature("the signature part is \(range.count) bytes, more than any signature accepted here")
+                }
+                do {
+                    return try MIMEParser.parsePart(file.read(range), limits: limits)
+                } catch {
+                    throw .malformedSignature("the signature part cannot be read: \(error)")
+                }
+            }
+        } catch {
+            throw .signature(error)
+        }
+        let part = layout.parts[0]
+        let metadata = Result { () throws(ReplicationMessageError) in try ReplicationMessage.metadata(of: part.header) }
+        let algorithm = layout.header.contentType.parameters["micalg"].flatMap(SigningAlgorithm.Digest.init(micalg:)) ?? .sha256
+
+        // One pass over the signed part: hashed, decoded, its LDIF parsed and checked record by record.
+        let source = SignedPartSource(file: file, part: part, algorithm: algorithm)
+        let reader = LDIFReader(source: source)
+        var count = 0
+        var ldifError: LDIFError?
+        var recordError: ReplicationMessageError?
+        do {
+            while let record = try reader.next() {
+                count += 1
+                if recordError == nil, case .success(let message) = metadata {
+                    do { try message.check(record, number: count) } catch { recordError = error }
+                }
+            }
+        } catch {
+            ldifError = error
+        }
+        do {
+            try source.drain()
+        } catch {
+            if source.failure == nil { throw .mime(MIMEError(.structure, offset: 0, line: 0, reason: "\(error)")) }
+        }
+        let signer: Certificate
+        do throws(SMIMEError) {
+            signer = try await verifier.verify(signature: der, at: time) { asked in
+                guard asked != algorithm else { return source.digest }
+                let again = SignedPartSource(file: file, part: part, algorithm: asked)
+                try again.drain(decoding: false)
+                return again.digest
+            }
+        } catch {
+            throw .signature(error)
+        }
+        var message: ReplicationMessage
+        do throws(ReplicationMessageError) {
+            message = try metadata.get()
+            if let failure = source.failure { throw ReplicationMessageError.invalid("the LDIF body does not decode: \(failure.reason)") }
+            if let ldifError { throw ReplicationMessageError.invalid("LDIF body, \(ldifError)") }
+            if let recordError { throw recordError }
+        } catch {
+            throw .format(error)
+        }
+        guard kinds.contains(message.kind) else { throw .otherKind(message.kind.rawValue) }
+        message.records = []
+        let outer = layout.header.header
+        let decoded = DecodedMessage(
+            messageID: outer["Message-ID"], from: outer["From"], subject: outer["Subject"], date: outer["Date"], signer: signer, message: message)
+        return StreamedMessage(decoded: decoded, recordCount: count, file: file, part: part, algorithm: algorithm, digest: source.digest)
+    }
+}
+
+/// The signed part of a message file as a byte source for the LDIF reader: read a megabyte at a
+/// time, every byte of the part (header and body) hashed as S/MIME does, the body's transfer
+/// encoding undone. A decoding failure is kept in `failure` (the reader sees an error).
+final class SignedPartSource: ByteSource {
+    let file: MessageFile
+    let part: MessageLayout.Part
+    private var hasher: SignedContentHasher
+    private var decoder: TransferDecoder
+    private var offset: Int
+    /// Body bytes after the last line break read (transfer decoding takes whole lines).
+    private var carry: [UInt8] = []
+    private var out: [UInt8] = []
+    private var outIndex = 0
+    private var finished = false
+    private(set) var failure: MIMEError?
+
+    struct DecodingFailed: Error {}
+
+    init(file: MessageFile, part: MessageLayout.Part, algorithm: SigningAlgorithm.Digest) {
+        self.file = file
+        self.part = part
+        hasher = SignedContentHasher(algorithm)
+        decoder = TransferDecoder(part.header.transferEncoding)
+        offset = part.range.lowerBound
+    }
+
+    /// The digest of the part, once it has all been read.
+    var digest: [UInt8] { hasher.finalize() }
+
+    func read(maxCount: Int) throws -> [UInt8] {
+        while outIndex == out.count, !finished { try fill(decoding: true) }
+        let count = min(maxCount, out.count - outIndex)
+        defer { outIndex += count }
+        return Array(out[outIndex..<(outIndex + count)])
+    }
+
+    /// Reads the rest of the part (hashing it, and decoding it unless `decoding` is false).
+    /// After a decoding failure the rest is still hashed: the signature is judged on every byte.
+    func drain(decoding: Bool = true) throws {
+        while !finished {
+            do {
+                try fill(decoding: decoding && failure == nil)
+            } catch is DecodingFailed {
+                continue
+            }
+        }
+    }
+
+    private func fill(decoding: Bool) throws {
+        out = []
+        outIndex = 0
+        let end = part.range.upperBound
+        guard offset < end else {
+            finished = true
+            if decoding { out = try decode { () throws(MIMEError) in try decoder.finish(at: end) } }
+            return
+        }
+        let chunk = try file.read(offset..<min(end, offset + MessageLayout.chunk))
+        guard !chunk.isEmpty else { throw MIMEError(.structure, offset: offset, line: 0, reason: "\(file.path) shrank while it was read") }
+        let chunkStart = offset
+        offset += chunk.count
+        hasher.update(chunk)
+        guard decoding, offset > part.bodyStart else { return }
+        carry += chunk[max(chunk.startIndex, part.bodyStart - chunkStart)...]
+        var lines = carry[...]
+        if offset < end {
+            guard let newline = carry.lastIndex(of: 0x0A) else { return }
+            lines = carry[...newline]
+        }
+        let linesStart = offset - carry.count
+        out = try decode { () throws(MIMEError) in try decoder.next(lines, at: linesStart) }
+        carry = Array(carry[lines.endIndex...])
+    }
+
+    private func decode(_ step: () throws(MIMEError) -> [UInt8]) throws -> [UInt8] {
+        do {
+            return try step()
+        } catch {
+            failure = failure ?? error
+            throw DecodingFailed()
+        }
+    }
+}
