@@ -38,7 +38,21 @@ public struct DN: Hashable, Sendable {
 
     /// A comparison key: attribute types lower-cased, values case-folded with runs of spaces
     /// collapsed, as caseIgnoreMatch does. Two DNs that name the same entry have the same key.
-    public var normalized: String { rdns.map(\.normalized).joined(separator: ",") }
+    /// The key two equal DNs share (types and values lower-cased, spaces collapsed, multi-valued
+    /// RDNs sorted). Built in one buffer: planning a large message asks for it for every entry.
+    public var normalized: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rdns.count * 24)
+        for (index, rdn) in rdns.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if rdn.attributes.count == 1 {
+                rdn.attributes[0].appendNormalized(to: &bytes)
+            } else {
+                bytes += rdn.normalized.utf8
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     public func matches(_ other: DN) -> Bool { normalized == other.normalized }
 }
@@ -70,15 +84,27 @@ public struct AttributeTypeAndValue: Hashable, Sendable {
     public var stringValue: String? { String(validating: value, as: UTF8.self) }
 
     public var normalized: String {
-        // Plain ASCII without capitals, escapes or doubled spaces is its own key (most values are).
-        if value.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || $0 == 0x40 }),
-            type.utf8.allSatisfy({ !($0 >= 0x41 && $0 <= 0x5A) })
-        {
-            return type + "=" + String(decoding: value, as: UTF8.self)
-        }
+        if isOwnKey { return type + "=" + String(decoding: value, as: UTF8.self) }
         let text = String(decoding: value, as: UTF8.self).lowercased()
         let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         return type.lowercased() + "=" + DN.escape(value: Array(collapsed.utf8))
+    }
+
+    /// Plain ASCII without capitals, escapes or doubled spaces is its own key (most values are).
+    private var isOwnKey: Bool {
+        value.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || $0 == 0x40 })
+            && type.utf8.allSatisfy({ !($0 >= 0x41 && $0 <= 0x5A) })
+    }
+
+    /// `normalized`, appended to a buffer.
+    func appendNormalized(to bytes: inout [UInt8]) {
+        if isOwnKey {
+            bytes += type.utf8
+            bytes.append(UInt8(ascii: "="))
+            bytes += value
+        } else {
+            bytes += normalized.utf8
+        }
     }
 }
 

@@ -78,6 +78,7 @@ public struct SourcePolicy: Sendable {
     /// (nil: not created by any source).
     public func check(_ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil) -> [Violation] {
         let names = schema.map(SchemaNames.init)
+        var memo = Verdicts()
         var violations: [Violation] = []
         var deletes = 0
         for (offset, record) in records.enumerated() {
@@ -96,12 +97,12 @@ public struct SourcePolicy: Sendable {
                 }
                 // The naming attributes are written too, whether or not the entry lists them.
                 let naming = (record.dn.rdn?.attributes ?? []).map { Attribute(AttributeDescription(type: $0.type), values: [$0.value]) }
-                violations += (attributes + naming).flatMap { written($0.description, $0.values, number, names) }
+                for attribute in attributes + naming { violations += written(attribute.description, attribute.values, number, names, &memo) }
             case .modify(let modifications):
                 violations += ownership(record.dn, number, owners)
-                violations += modifications.flatMap { modification in
+                for modification in modifications {
                     // A delete removes values: only the type matters, not what the values would be.
-                    written(modification.attribute, modification.operation == .delete ? [] : modification.values, number, names)
+                    violations += written(modification.attribute, modification.operation == .delete ? [] : modification.values, number, names, &memo)
                 }
             case .delete:
                 deletes += 1
@@ -109,7 +110,9 @@ public struct SourcePolicy: Sendable {
             case .modifyDN(let newRDN, _, _):
                 violations += ownership(record.dn, number, owners)
                 // The new RDN's values are written into the entry: each of its types is checked.
-                violations += newRDN.attributes.flatMap { written(AttributeDescription(type: $0.type), [$0.value], number, names) }
+                for attribute in newRDN.attributes {
+                    violations += written(AttributeDescription(type: attribute.type), [attribute.value], number, names, &memo)
+                }
             }
         }
         if let maxDeletes, deletes > maxDeletes {
@@ -130,22 +133,45 @@ public struct SourcePolicy: Sendable {
 
     /// Whether this source may write `attribute` at all (not reserved, operational, denied or outside the allow list).
     public func mayWrite(_ attribute: AttributeDescription, schema: Subschema?) -> Bool {
-        attributeViolation(attribute, 0, schema.map(SchemaNames.init)) == nil
+        attributeViolation(attribute, schema.map(SchemaNames.init)) == nil
+    }
+
+    /// What one check has already judged, by name as written: a message names the same few
+    /// attribute types and object classes in every record.
+    private struct Verdicts {
+        /// Per attribute type: what writing it breaks (kind and reason), and the root of its lineage.
+        var attributes: [String: (violation: (Violation.Kind, String)?, root: String?)] = [:]
+        var objectClasses: [String: (Violation.Kind, String)?] = [:]
     }
 
     /// What writing `values` of `attribute` breaks: the attribute itself, an object class among the
     /// values, or a root id.
-    private func written(_ attribute: AttributeDescription, _ values: [[UInt8]], _ number: Int, _ names: SchemaNames?) -> [Violation] {
-        if let violation = attributeViolation(attribute, number, names) { return [violation] }
-        let lineage = names?.lineage(ofAttribute: attribute.type) ?? [attribute.type.lowercased()]
+    private func written(
+        _ attribute: AttributeDescription, _ values: [[UInt8]], _ number: Int, _ names: SchemaNames?, _ memo: inout Verdicts
+    ) -> [Violation] {
+        let verdict: (violation: (Violation.Kind, String)?, root: String?)
+        if let known = memo.attributes[attribute.type] {
+            verdict = known
+        } else {
+            verdict = (attributeViolation(attribute, names), (names?.lineage(ofAttribute: attribute.type) ?? [attribute.type.lowercased()]).first)
+            memo.attributes[attribute.type] = verdict
+        }
+        if let (kind, reason) = verdict.violation { return [Violation(kind: kind, record: number, reason: reason)] }
         var violations: [Violation] = []
-        if lineage.first == "objectclass" {
+        if verdict.root == "objectclass" {
             for value in values {
                 let name = String(decoding: value, as: UTF8.self)
-                if let violation = objectClassViolation(name, number, names) { violations.append(violation) }
+                let found: (Violation.Kind, String)?
+                if let known = memo.objectClasses[name] {
+                    found = known
+                } else {
+                    found = objectClassViolation(name, names)
+                    memo.objectClasses[name] = found
+                }
+                if let (kind, reason) = found { violations.append(Violation(kind: kind, record: number, reason: reason)) }
             }
         }
-        if !allowRootIDs, lineage.first == "uidnumber" || lineage.first == "gidnumber" {
+        if !allowRootIDs, verdict.root == "uidnumber" || verdict.root == "gidnumber" {
             for value in values where Self.isZero(value) {
                 violations.append(
                     Violation(
@@ -163,48 +189,45 @@ public struct SourcePolicy: Sendable {
         return !digits.isEmpty && digits.allSatisfy { $0 == "0" }
     }
 
-    private func objectClassViolation(_ name: String, _ number: Int, _ names: SchemaNames?) -> Violation? {
+    private func objectClassViolation(_ name: String, _ names: SchemaNames?) -> (Violation.Kind, String)? {
         let lineage = names?.lineage(ofClass: name) ?? [name.lowercased()]
         let shown = SchemaNames.shown(name)
         if let allowed = allowedObjectClasses {
             // Allowed when the class or one above it is listed (abstract top is always implied).
             guard lineage.first == "top" || lineage.contains(where: { allowed.contains($0) }) else {
-                return Violation(kind: .objectClass, record: number, reason: "object class \(shown) is not among the classes \(source) may use")
+                return (.objectClass, "object class \(shown) is not among the classes \(source) may use")
             }
         }
         if let denied = lineage.first(where: { deniedObjectClasses.contains($0) }) {
-            return Violation(
-                kind: .objectClass, record: number,
-                reason: "object class \(shown) is denied for \(source)" + (denied == lineage.first ? "" : " (as a kind of \(denied))"))
+            return (.objectClass, "object class \(shown) is denied for \(source)" + (denied == lineage.first ? "" : " (as a kind of \(denied))"))
         }
         if let unsafe = lineage.first(where: { Self.unsafeObjectClasses.contains($0) }), allowedObjectClasses?.contains(unsafe) != true {
-            return Violation(
-                kind: .objectClass, record: number,
-                reason: "object class \(shown) is refused unless allow_object_classes names \(unsafe) (it reaches outside the source's entries)")
+            return (
+                .objectClass, "object class \(shown) is refused unless allow_object_classes names \(unsafe) (it reaches outside the source's entries)"
+            )
         }
         return nil
     }
 
-    private func attributeViolation(_ attribute: AttributeDescription, _ number: Int, _ names: SchemaNames?) -> Violation? {
+    private func attributeViolation(_ attribute: AttributeDescription, _ names: SchemaNames?) -> (Violation.Kind, String)? {
         let lineage = names?.lineage(ofAttribute: attribute.type) ?? [attribute.type.lowercased()]
         let name = lineage.first ?? attribute.type.lowercased()
         let shown = SchemaNames.shown(attribute.type)
         if name == "objectclass" { return nil }
         if lineage.contains(where: { Self.reserved.contains($0) }) {
-            return Violation(kind: .attribute, record: number, reason: "\(shown) is kept by the agent, not by sources")
+            return (.attribute, "\(shown) is kept by the agent, not by sources")
         }
         if let schema = names?.schema, schema.isOperational(attribute.type) {
-            return Violation(kind: .attribute, record: number, reason: "\(shown) is operational; sources never write it")
+            return (.attribute, "\(shown) is operational; sources never write it")
         }
         if let denied = lineage.first(where: { deniedAttributes.contains($0) }) {
-            return Violation(
-                kind: .attribute, record: number, reason: "\(shown) is denied for \(source)" + (denied == name ? "" : " (as a kind of \(denied))"))
+            return (.attribute, "\(shown) is denied for \(source)" + (denied == name ? "" : " (as a kind of \(denied))"))
         }
         if let allowed = allowedAttributes, !lineage.contains(where: { allowed.contains($0) }) {
-            return Violation(kind: .attribute, record: number, reason: "\(shown) is not among the attributes \(source) may write")
+            return (.attribute, "\(shown) is not among the attributes \(source) may write")
         }
         if let unsafe = lineage.first(where: { Self.unsafeAttributes.contains($0) }), allowedAttributes?.contains(unsafe) != true {
-            return Violation(kind: .attribute, record: number, reason: "\(shown) is refused unless allow_attributes names it")
+            return (.attribute, "\(shown) is refused unless allow_attributes names it")
         }
         return nil
     }
