@@ -9,14 +9,17 @@ extension Planner {
     func withAgentAttributes(_ attributes: [Attribute]) -> [Attribute] {
         var result: [Attribute] = []
         var classes: [[UInt8]] = []
+        let owner = Self.ownerAttribute.lowercased()
+        let replicated = Self.replicatedClass.lowercased()
         for attribute in attributes {
-            if attribute.description.type.lowercased() == "objectclass" {
+            let type = attribute.description.type.asciiLowercased
+            if type == "objectclass" {
                 classes += attribute.values
-            } else if attribute.description.type.lowercased() != Self.ownerAttribute.lowercased() {
+            } else if type != owner {
                 result.append(attribute)
             }
         }
-        if !classes.contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == Self.replicatedClass.lowercased() }) {
+        if !classes.contains(where: { String(decoding: $0, as: UTF8.self).asciiLowercased == replicated }) {
             classes.append(Array(Self.replicatedClass.utf8))
         }
         // The same value twice (one member named by two addresses, say) would make the server refuse the add.

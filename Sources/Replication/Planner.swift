@@ -224,7 +224,8 @@ public struct Planner: Sendable {
                 owners[key] = .some(Self.owner(of: entry))
             }
         }
-        let violations = policy.check(records, owners: owners, schema: schema)
+        // What the records write was judged before anything was resolved (`translate`).
+        let violations = policy.check(records, owners: owners, schema: schema, content: false)
         if let threshold = violations.first(where: { $0.kind == .deleteThreshold }) { throw .overThreshold(threshold.reason) }
         if !violations.isEmpty { throw .refused(Self.summary(violations)) }
     }

@@ -28,11 +28,18 @@ struct SchemaNames: Sendable {
         guard let definition = schema.objectClass(name) else {
             throw Unknown(description: "object class '\(Self.shown(name))' is not in the server's schema")
         }
-        return Array((definition.names.first ?? definition.oid).utf8)
+        let canonical = definition.names.first ?? definition.oid
+        return value.elementsEqual(canonical.utf8) ? value : Array(canonical.utf8)
     }
 
     /// A DN whose attribute types are the schema's names.
     func dn(_ dn: DN) throws(Unknown) -> DN {
+        // Most DNs already use the schema's names: kept as they are, nothing rebuilt.
+        var unchanged = true
+        for rdn in dn.rdns {
+            for ava in rdn.attributes where try attribute(AttributeDescription(type: ava.type)).type != ava.type { unchanged = false }
+        }
+        if unchanged { return dn }
         var rdns: [RDN] = []
         for rdn in dn.rdns {
             var attributes: [AttributeTypeAndValue] = []
@@ -106,7 +113,7 @@ struct SchemaNames: Sendable {
 
     private func canonical(_ description: AttributeDescription, _ values: [[UInt8]]) throws(Unknown) -> Attribute {
         let name = try attribute(description)
-        guard name.type.lowercased() == "objectclass" else { return Attribute(name, values: values) }
+        guard name.type.asciiLowercased == "objectclass" else { return Attribute(name, values: values) }
         var classes: [[UInt8]] = []
         for value in values { classes.append(try objectClass(value)) }
         return Attribute(name, values: classes)

@@ -76,16 +76,19 @@ public struct SourcePolicy: Sendable {
     /// Checks `records` (already resolved to target DNs, names already the schema's). `owners` gives,
     /// for each existing entry the records touch (by normalised DN), the source recorded as its owner
     /// (nil: not created by any source).
-    public func check(_ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil) -> [Violation] {
+    ///
+    /// `content: false` leaves out what the records write (attributes, object classes, values) but
+    /// their naming attributes, for records whose content was checked before (the planner checks it
+    /// before it resolves anything, then where and whose once the DNs are ours).
+    public func check(_ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil, content: Bool = true) -> [Violation] {
         let names = schema.map(SchemaNames.init)
         var memo = Verdicts()
         var violations: [Violation] = []
         var deletes = 0
         for (offset, record) in records.enumerated() {
             let number = offset + 1
-            var targets = [record.dn]
-            if let renamed = record.renamedDN { targets.append(renamed) }
-            for target in targets where !subtrees.contains(where: { target.isWithin($0) }) {
+            for target in [record.dn, record.renamedDN] {
+                guard let target, !subtrees.contains(where: { target.isWithin($0) }) else { continue }
                 violations.append(Violation(kind: .outOfScope, record: number, reason: "\(target) is outside the subtrees of \(source)"))
             }
             switch record.change {
@@ -95,11 +98,17 @@ public struct SourcePolicy: Sendable {
                     violations.append(
                         Violation(kind: .notOwned, record: number, reason: "\(record.dn) already exists" + (owner.map { " (owned by \($0))" } ?? "")))
                 }
-                // The naming attributes are written too, whether or not the entry lists them.
-                let naming = (record.dn.rdn?.attributes ?? []).map { Attribute(AttributeDescription(type: $0.type), values: [$0.value]) }
-                for attribute in attributes + naming { violations += written(attribute.description, attribute.values, number, names, &memo) }
+                if content {
+                    for attribute in attributes { violations += written(attribute.description, attribute.values, number, names, &memo) }
+                }
+                // The naming attributes are written too, whether or not the entry lists them (and
+                // checked again once the DN is ours: a naming rule may give the entry another RDN).
+                for ava in record.dn.rdn?.attributes ?? [] {
+                    violations += written(AttributeDescription(type: ava.type), [ava.value], number, names, &memo)
+                }
             case .modify(let modifications):
                 violations += ownership(record.dn, number, owners)
+                guard content else { continue }
                 for modification in modifications {
                     // A delete removes values: only the type matters, not what the values would be.
                     violations += written(modification.attribute, modification.operation == .delete ? [] : modification.values, number, names, &memo)
@@ -109,6 +118,7 @@ public struct SourcePolicy: Sendable {
                 violations += ownership(record.dn, number, owners)
             case .modifyDN(let newRDN, _, _):
                 violations += ownership(record.dn, number, owners)
+                guard content else { continue }
                 // The new RDN's values are written into the entry: each of its types is checked.
                 for attribute in newRDN.attributes {
                     violations += written(AttributeDescription(type: attribute.type), [attribute.value], number, names, &memo)

@@ -29,18 +29,18 @@ struct ValueMatcher: Sendable {
         self.distinguishedNames = distinguishedNames
     }
 
-    func holdsDistinguishedNames(_ attribute: String) -> Bool { distinguishedNames.contains(attribute.lowercased()) }
+    func holdsDistinguishedNames(_ attribute: String) -> Bool { distinguishedNames.contains(attribute.asciiLowercased) }
 
     /// One key per attribute type, whatever name (or alias) a record used, with its options.
     func key(_ attribute: AttributeDescription) -> String {
-        let lower = attribute.type.lowercased()
+        let lower = attribute.type.asciiLowercased
         let type = oids[lower] ?? lower
         if attribute.options.isEmpty { return type }
         return ([type] + attribute.options.map { $0.lowercased() }.sorted()).joined(separator: ";")
     }
 
     func normalize(_ attribute: String, _ value: [UInt8]) -> [UInt8] {
-        let name = (attribute.utf8.contains(UInt8(ascii: ";")) ? String(attribute.prefix { $0 != ";" }) : attribute).lowercased()
+        let name = (attribute.utf8.contains(UInt8(ascii: ";")) ? String(attribute.prefix { $0 != ";" }) : attribute).asciiLowercased
         let rule = rules[name] ?? ""
         if name == "objectclass" || rule.hasPrefix("objectidentifier") {
             return Array(String(decoding: value, as: UTF8.self).lowercased().utf8)
@@ -99,11 +99,23 @@ struct ValueMatcher: Sendable {
 
     /// `values` without repeats (the first of equal values is kept).
     func unique(_ attribute: String, _ values: [[UInt8]]) -> [[UInt8]] {
+        guard values.count > 1 else { return values }
         var seen: Set<[UInt8]> = []
         return values.filter { seen.insert(normalize(attribute, $0)).inserted }
     }
 
     func sameSet(_ attribute: String, _ a: [[UInt8]], _ b: [[UInt8]]) -> Bool {
-        Set(a.map { normalize(attribute, $0) }) == Set(b.map { normalize(attribute, $0) })
+        // The same bytes in the same order (what a re-sync of an unchanged entry finds): no rule needed.
+        if a == b { return true }
+        if a.count == 1, b.count == 1 { return same(attribute, a[0], b[0]) }
+        return Set(a.map { normalize(attribute, $0) }) == Set(b.map { normalize(attribute, $0) })
+    }
+}
+
+extension String {
+    /// Lower-cased, without a copy when there is no ASCII capital (attribute names nearly never
+    /// have one; `lowercased()` always allocates).
+    var asciiLowercased: String {
+        utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? lowercased() : self
     }
 }
