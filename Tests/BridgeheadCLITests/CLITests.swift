@@ -124,6 +124,36 @@ import Testing
         #expect(decoded.stdout.contains("CN=site-a"))
     }
 
+    /// A message file of 16 MiB or more is verified and shown without being held (streamed); what
+    /// is printed is byte for byte what the same message read whole (from standard input) gives, in
+    /// every format, and a tampered one is refused alike.
+    @Test func aLargeMessageFileIsShownAsTheHeldOneIs() throws {
+        var ldif = "version: 1\r\n"
+        let photo = Data((0..<3_000).map { UInt8(truncatingIfNeeded: $0 * 7) }).base64EncodedString()
+        for n in 1...5_200 {
+            ldif +=
+                "\r\ndn: cn=person\(n),ou=people,dc=example,dc=com\r\nchangetype: add\r\nobjectClass: inetOrgPerson\r\n"
+                + "cn: person\(n)\r\nsn: Person \(n)\r\njpegPhoto:: \(photo)\r\n"
+        }
+        let entity = String(decoding: ldifEntity, as: UTF8.self)
+        let header = String(entity[..<entity.range(of: "\r\n\r\n")!.upperBound])
+        let message = try pki.signWithOpenSSL(Array((header + ldif).utf8), signer: "rsa")
+        #expect(message.count > 16 << 20, "\(message.count) bytes: not large enough to be streamed")
+        let file = pki.directory.appendingPathComponent("large.eml").path
+        try Data(message).write(to: URL(fileURLWithPath: file))
+        for format in ["text", "ldif", "json"] {
+            let streamed = try run(["decode", "--trust", pki.path("ca.pem"), "--format", format, file])
+            let held = try run(["decode", "--trust", pki.path("ca.pem"), "--format", format, "-"], input: message)
+            #expect(streamed.status == 0 && held.status == 0, "\(streamed.stderr) \(held.stderr)")
+            #expect(streamed.stdoutBytes == held.stdoutBytes, "\(format): the streamed output differs from the held one")
+        }
+        var tampered = message
+        tampered[message.count / 2] ^= 0x01
+        try Data(tampered).write(to: URL(fileURLWithPath: file))
+        let refused = try run(["decode", "--trust", pki.path("ca.pem"), file])
+        #expect(refused.status == 65 && refused.stdout.isEmpty, "\(refused.stderr)")
+    }
+
     @Test func invalidMessagesExit65WithTheirReason() throws {
         let good = try pki.signWithOpenSSL(ldifEntity, signer: "stranger")
         let untrusted = try run(["decode", "--trust", pki.path("ca.pem"), "-"], input: good)
