@@ -22,10 +22,11 @@ public struct StreamedMessage: Sendable {
         let reader = LDIFReader(source: source)
         while let record = try reader.next() { try body(record) }
         try source.drain()
-        guard source.digest == digest else {
-            throw DecodeError.mime(
-                MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read; decode it again"))
-        }
+        guard source.digest == digest, source.headerMatches else { throw DecodeError.mime(Self.changed(file)) }
+    }
+
+    static func changed(_ file: MessageFile) -> MIMEError {
+        MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read; decode it again")
     }
 }
 
@@ -66,7 +67,11 @@ extension MessageDecoder {
         }
         let part = layout.parts[0]
         let metadata = Result { () throws(ReplicationMessageError) in try ReplicationMessage.metadata(of: part.header) }
-        let algorithm = layout.header.contentType.parameters["micalg"].flatMap(SigningAlgorithm.Digest.init(micalg:)) ?? .sha256
+        // The digest the signature names (micalg, outside the signature, may say otherwise): the
+        // content is read once, and the bytes hashed are the bytes parsed.
+        let algorithm =
+            SMIMEVerifier.digestAlgorithm(ofSignature: der)
+            ?? layout.header.contentType.parameters["micalg"].flatMap(SigningAlgorithm.Digest.init(micalg:)) ?? .sha256
 
         // One pass over the signed part: hashed, decoded, its LDIF parsed and checked record by record.
         let source = SignedPartSource(file: file, part: part, algorithm: algorithm)
@@ -89,13 +94,13 @@ extension MessageDecoder {
         } catch {
             if source.failure == nil { throw .mime(MIMEError(.structure, offset: 0, line: 0, reason: "\(error)")) }
         }
+        // The header read with the content is the one the metadata came from.
+        guard source.headerMatches else { throw .mime(StreamedMessage.changed(file)) }
         let signer: Certificate
         do throws(SMIMEError) {
             signer = try await verifier.verify(signature: der, at: time) { asked in
-                guard asked != algorithm else { return source.digest }
-                let again = SignedPartSource(file: file, part: part, algorithm: asked)
-                try again.drain(decoding: false)
-                return again.digest
+                // (Another digest than the signature names cannot match its messageDigest.)
+                asked == algorithm ? source.digest : []
             }
         } catch {
             throw .signature(error)
@@ -133,6 +138,8 @@ final class SignedPartSource: ByteSource {
     private var outIndex = 0
     private var finished = false
     private(set) var failure: MIMEError?
+    /// The part's header as this read saw it (it is hashed with the rest).
+    private var header: [UInt8] = []
 
     struct DecodingFailed: Error {}
 
@@ -146,6 +153,9 @@ final class SignedPartSource: ByteSource {
 
     /// The digest of the part, once it has all been read.
     var digest: [UInt8] { hasher.finalize() }
+
+    /// Whether this read saw the header the part was described by (the file did not change under it).
+    var headerMatches: Bool { header.elementsEqual(part.header.bytes) }
 
     func read(maxCount: Int) throws -> [UInt8] {
         while outIndex == out.count, !finished { try fill(decoding: true) }
@@ -180,6 +190,7 @@ final class SignedPartSource: ByteSource {
         let chunkStart = offset
         offset += chunk.count
         hasher.update(chunk)
+        if chunkStart < part.bodyStart { header += chunk.prefix(part.bodyStart - chunkStart) }
         guard decoding, offset > part.bodyStart else { return }
         carry += chunk[max(chunk.startIndex, part.bodyStart - chunkStart)...]
         var lines = carry[...]

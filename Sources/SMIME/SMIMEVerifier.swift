@@ -164,13 +164,23 @@ public struct SMIMEVerifier: Sendable {
             if pinnedSigner == nil { try checkBinding(signer) }
             return signer
         case .couldNotValidate(let failures):
+            if let pinnedSigner {
+                // A configured key: the signature was checked with it, and an end-entity certificate
+                // cannot anchor a chain in RFC 5280 terms, so it is accepted here. What is trusted is the
+                // configured certificate: the one the signature carries is signed by nothing trusted (its
+                // dates and names could be anyone's), so the configured one's dates count, and it is the
+                // signer reported.
+                guard pinnedSigner.notValidBefore <= time, time <= pinnedSigner.notValidAfter else {
+                    throw .expiredSigner(
+                        "the configured certificate \(pinnedSigner.subject) of the signing key is valid from \(pinnedSigner.notValidBefore) "
+                            + "to \(pinnedSigner.notValidAfter); configure its successor")
+                }
+                return pinnedSigner
+            }
             let subject = signer.subject.description
             if signer.notValidAfter < time || signer.notValidBefore > time {
                 throw .expiredSigner("\(subject) is valid from \(signer.notValidBefore) to \(signer.notValidAfter)")
             }
-            // A pinned key: the signature was checked with it, and an end-entity certificate cannot
-            // anchor a chain in RFC 5280 terms, so it is accepted here.
-            if pinnedSigner != nil { return signer }
             let reasons = failures.map { $0.policyFailureReason.description }
             if reasons.contains(where: { $0.contains("expired") || $0.contains("not yet valid") }) {
                 throw .expiredSigner("\(subject): \(reasons.joined(separator: "; "))")
@@ -183,6 +193,12 @@ public struct SMIMEVerifier: Sendable {
             }
             throw .untrustedSigner(subject + (reasons.isEmpty ? " (no chain to a trusted certificate)" : ": " + reasons.joined(separator: "; ")))
         }
+    }
+
+    /// The digest a signature's signer took of the content (nil when the signature cannot be read):
+    /// what a caller streaming the content hashes it with.
+    public static func digestAlgorithm(ofSignature der: [UInt8]) -> SigningAlgorithm.Digest? {
+        try? SignerInfoView(acceptingOpenSSL(der)).digest
     }
 
     /// What the verifier makes of a signature part's bytes before it checks anything: OpenSSL's

@@ -107,6 +107,7 @@ struct SignerInfoView {
 
         // Attribute ::= SEQUENCE { attrType OID, attrValues SET OF AttributeValue }
         var messageDigest: [UInt8]?
+        var contentTypes = 0
         for attribute in try children(of: attributesNode) {
             let parts = try children(of: attribute)
             guard parts.count == 2 else { throw SMIMEError.malformedSignature("a signed attribute is not a type and its values") }
@@ -118,12 +119,18 @@ struct SignerInfoView {
                 }
                 messageDigest = Array(try ASN1OctetString(berEncoded: values[0]).bytes)
             } else if type == contentTypeAttribute {
+                contentTypes += 1
                 guard values.count == 1, try ASN1ObjectIdentifier(berEncoded: values[0]) == dataType else {
                     throw SMIMEError.malformedSignature("the signed content-type attribute is not id-data")
                 }
             }
         }
         guard let messageDigest else { throw SMIMEError.malformedSignature("Missing message digest from signed attributes") }
+        // RFC 5652 §5.3: with signed attributes, exactly one content-type (so that a signature made for
+        // another use of the same key cannot be taken for this one).
+        guard contentTypes == 1 else {
+            throw SMIMEError.malformedSignature("the signed attributes hold \(contentTypes) content-type attributes; exactly one is required")
+        }
         // The signature covers the attributes' DER with the SET OF tag, not the [0] IMPLICIT one;
         // re-encoded (a SET OF in DER orders its elements by encoding) as swift-certificates does.
         let elements = try children(of: attributesNode).map { Array($0.encodedBytes) }.sorted { $0.lexicographicallyPrecedes($1) }

@@ -63,7 +63,38 @@ import X509
             Issue.record("the pinned key in a renewed certificate was refused")
             return
         }
-        #expect(verified.signer.subject.description.contains("renewed"))
+        // The signer reported is the certificate configured, not the one the signature carries
+        // (signed by nothing trusted: its names and dates could be anyone's).
+        #expect(verified.signer == pinned.pinned[0], "\(verified.signer.subject)")
+    }
+
+    /// A pinned certificate past its end is not revived by a look-alike the signature carries:
+    /// same key, fresh dates, signed by a CA nobody trusts (or by nothing). Found by a review: the
+    /// carried certificate's dates used to decide.
+    @Test func anExpiredPinnedCertificateIsNotRevivedByTheCertificateASignatureCarries() async throws {
+        try pki.openssl([
+            "req", "-x509", "-key", pki.path("rsa.key"), "-days", "1", "-subj", "/CN=site-a short", "-out", pki.path("short.pem"),
+            "-addext", "keyUsage=critical,digitalSignature",
+        ])
+        try pki.openssl(["req", "-new", "-key", pki.path("rsa.key"), "-subj", "/CN=site-a fresh", "-out", pki.path("fresh.csr")])
+        try pki.openssl([
+            "x509", "-req", "-in", pki.path("fresh.csr"), "-CA", pki.path("other-ca.pem"), "-CAkey", pki.path("other-ca.key"),
+            "-CAcreateserial", "-days", "30", "-out", pki.path("fresh.pem"),
+        ])
+        try FileManager.default.copyItem(atPath: pki.path("rsa.key"), toPath: pki.path("fresh.key"))
+        let pinned = try SMIMEVerifier(pemFiles: [pki.path("short.pem")], signerAddresses: ["dra@site-a.example.com"])
+        let message = try MIMEParser.parse(try pki.signWithOpenSSL(ldifEntity, signer: "fresh"))
+        _ = try await pinned.verify(message)  // today both are valid
+        do {
+            _ = try await pinned.verify(message, at: Date().addingTimeInterval(3 * 86_400))
+            Issue.record("an expired pinned certificate was revived by the one the signature carries")
+        } catch {
+            guard case .expiredSigner(let reason) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(reason.contains("configured certificate"), "\(reason)")
+        }
     }
 
     /// A serial whose top bit is set is written in DER with a 0x00 in front (OpenSSL's random 159-bit
