@@ -83,14 +83,14 @@ public struct MessageLayout: Sendable {
             }
             return MessageLayout(header: header, parts: [])
         }
-        var parser = Parser(storage: MIMEStorage([]), limits: limits)
         let boundary: String
         do {
-            boundary = try parser.multipartBoundary(header.contentType, encoding: header.transferEncoding, depth: 0, at: 0, enclosing: [])
+            boundary = try Parser(storage: MIMEStorage([]), limits: limits).multipartBoundary(
+                header.contentType, encoding: header.transferEncoding, depth: 0, at: 0, enclosing: [])
         } catch {
             throw MIMEError(error.kind, offset: 0, line: 1, reason: error.reason)
         }
-        parser.partCount = 1
+        var partCount = 1  // the message itself, as MIMEParser counts
         let dash = Array("--".utf8) + Array(boundary.utf8)
         var starts: [(offset: Int, line: Int)] = []
         var ranges: [Range<Int>] = []
@@ -111,8 +111,8 @@ public struct MessageLayout: Sendable {
                     closed = true
                     break
                 }
-                parser.partCount += 1
-                guard parser.partCount <= limits.maxParts else {
+                partCount += 1
+                guard partCount <= limits.maxParts else {
                     throw MIMEError(.limit, offset: line.offset, line: line.number, reason: "the message has more than \(limits.maxParts) parts")
                 }
                 starts.append((line.offset + line.length, line.number + 1))

@@ -67,11 +67,10 @@ extension MessageDecoder {
         }
         let part = layout.parts[0]
         let metadata = Result { () throws(ReplicationMessageError) in try ReplicationMessage.metadata(of: part.header) }
-        // The digest the signature names (micalg, outside the signature, may say otherwise): the
-        // content is read once, and the bytes hashed are the bytes parsed.
-        let algorithm =
-            SMIMEVerifier.digestAlgorithm(ofSignature: der)
-            ?? layout.header.contentType.parameters["micalg"].flatMap(SigningAlgorithm.Digest.init(micalg:)) ?? .sha256
+        // The digest the signature names (not micalg, which nothing signs): the content is read once,
+        // and the bytes hashed are the bytes parsed. (A signature that cannot be read is refused by
+        // `verify` whatever the digest.)
+        let algorithm = SMIMEVerifier.digestAlgorithm(ofSignature: der) ?? .sha256
 
         // One pass over the signed part: hashed, decoded, its LDIF parsed and checked record by record.
         let source = SignedPartSource(file: file, part: part, algorithm: algorithm)
@@ -189,7 +188,7 @@ final class SignedPartSource: ByteSource {
         guard !chunk.isEmpty else { throw MIMEError(.structure, offset: offset, line: 0, reason: "\(file.path) shrank while it was read") }
         let chunkStart = offset
         offset += chunk.count
-        hasher.update(chunk)
+        hasher.update(chunk[...])
         if chunkStart < part.bodyStart { header += chunk.prefix(part.bodyStart - chunkStart) }
         guard decoding, offset > part.bodyStart else { return }
         carry += chunk[max(chunk.startIndex, part.bodyStart - chunkStart)...]

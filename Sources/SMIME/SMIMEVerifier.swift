@@ -93,14 +93,8 @@ public struct SMIMEVerifier: Sendable {
         let der = try Self.detachedSignature(type: message.contentType, partCount: message.parts.count) { message.parts[1] }
         let content = message.parts[0].bytes
         let signer = try await verify(signature: der, at: time) { algorithm in
-            // Canonical a megabyte at a time: never a second copy of the whole content.
             var hasher = SignedContentHasher(algorithm)
-            var index = content.startIndex
-            while index < content.endIndex {
-                let end = content.index(index, offsetBy: min(1 << 20, content.endIndex - index))
-                hasher.update(content[index..<end])
-                index = end
-            }
+            hasher.update(content)
             return hasher.finalize()
         }
         return SignedContent(signer: signer, content: message.parts[0])

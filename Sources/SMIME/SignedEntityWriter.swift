@@ -72,16 +72,6 @@ public struct SignedEntityWriter {
 public struct SigningAlgorithm: Sendable, Hashable {
     public enum Digest: Sendable, Hashable {
         case sha256, sha384, sha512
-
-        /// From a multipart/signed `micalg` parameter (RFC 5751 §3.4.3.2).
-        public init?(micalg: String) {
-            switch micalg.lowercased() {
-            case "sha-256": self = .sha256
-            case "sha-384": self = .sha384
-            case "sha-512": self = .sha512
-            default: return nil
-            }
-        }
     }
 
     public var signature: Certificate.SignatureAlgorithm
@@ -138,7 +128,16 @@ public struct SignedContentHasher {
         return out
     }
 
-    public mutating func update(_ bytes: some Collection<UInt8>) { next(bytes) }
+    /// Hashes the next piece, however large, made canonical a megabyte at a time (never a second
+    /// copy of the whole).
+    public mutating func update(_ bytes: ArraySlice<UInt8>) {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let end = min(index + (1 << 20), bytes.endIndex)
+            next(bytes[index..<end])
+            index = end
+        }
+    }
 
     public func finalize() -> [UInt8] { digest.finalize() }
 }
@@ -208,10 +207,10 @@ extension SMIMESigner {
                 year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, hours: parts.hour ?? 0, minutes: parts.minute ?? 0,
                 seconds: parts.second ?? 0)
             let attributes = [
+                SignedAttribute(type: SignerInfoView.contentTypeAttribute, value: try ASN1Any(erasing: SignerInfoView.dataType)),
+                SignedAttribute(type: SignerInfoView.signingTimeAttribute, value: try ASN1Any(erasing: time)),
                 SignedAttribute(
-                    type: [1, 2, 840, 113549, 1, 9, 3], value: try ASN1Any(erasing: [1, 2, 840, 113549, 1, 7, 1] as ASN1ObjectIdentifier)),
-                SignedAttribute(type: [1, 2, 840, 113549, 1, 9, 5], value: try ASN1Any(erasing: time)),
-                SignedAttribute(type: [1, 2, 840, 113549, 1, 9, 4], value: try ASN1Any(erasing: ASN1OctetString(contentBytes: digest[...]))),
+                    type: SignerInfoView.messageDigestAttribute, value: try ASN1Any(erasing: ASN1OctetString(contentBytes: digest[...]))),
             ]
             var coder = DER.Serializer()
             try coder.serializeSetOf(attributes)

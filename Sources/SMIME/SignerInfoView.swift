@@ -23,6 +23,7 @@ struct SignerInfoView {
     static let dataType: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 7, 1]
     static let contentTypeAttribute: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 9, 3]
     static let messageDigestAttribute: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 9, 4]
+    static let signingTimeAttribute: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 9, 5]
 
     /// The digests a SignerInfo may name, by OID.
     static let digests: [ASN1ObjectIdentifier: SigningAlgorithm.Digest] = [
