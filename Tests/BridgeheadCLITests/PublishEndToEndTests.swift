@@ -203,6 +203,12 @@ import Testing
         func json(_ output: Command.Output) throws -> [String: Any] {
             try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] ?? [:]
         }
+
+        /// A sync report's messages as "SEQUENCE OUTCOME", sorted.
+        func outcomes(_ output: Command.Output) throws -> [String] {
+            let messages = try json(output)["messages"] as? [[String: Any]] ?? []
+            return messages.map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }.sorted()
+        }
     }
 
     static let first = """
@@ -577,15 +583,11 @@ import Testing
         #expect(held.stdout.contains("\"held\""), "#3 waits for #2: \(held.stdout.prefix(1500))")
         #expect(try sites.publish(["--full"]).status == 0)
 
-        let outcomes = { (output: Command.Output) throws -> [String] in
-            let messages = try sites.json(output)["messages"] as? [[String: Any]] ?? []
-            return messages.map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }.sorted()
-        }
         let dry = try sites.sync(["--dry-run", "--format", "json"])
         let real = try sites.sync(["--format", "json"])
         #expect(real.status == 0, "\(real.stderr)")
-        #expect(try outcomes(real) == ["3 duplicate", "4 applied"], "\(real.stdout.prefix(2000))")
-        #expect(try outcomes(dry) == outcomes(real), "the dry run foretells the run")
+        #expect(try sites.outcomes(real) == ["3 duplicate", "4 applied"], "\(real.stdout.prefix(2000))")
+        #expect(try sites.outcomes(dry) == sites.outcomes(real), "the dry run foretells the run")
         #expect(real.stdout.contains("superseded by the full message 4"), "\(real.stdout.prefix(2000))")
         try sites.expectEqual("after a full message across a gap")
     }
@@ -735,8 +737,7 @@ import Testing
 
         let synced = try sites.sync(["--format", "json"])
         #expect(synced.status == 0, "\(synced.stderr)")
-        let outcomes = (try sites.json(synced)["messages"] as? [[String: Any]] ?? []).map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }
-        #expect(outcomes.sorted() == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
+        #expect(try sites.outcomes(synced) == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
         try sites.expectEqual("after the lost message was resent")
     }
 
@@ -821,8 +822,7 @@ import Testing
         #expect((try sites.json(answered)["requests"] as? [[String: Any]] ?? []).first?["answer"] as? String == "resent 2")
         let synced = try sites.sync(["--format", "json"])
         #expect(synced.status == 0, "\(synced.stderr)")
-        let outcomes = (try sites.json(synced)["messages"] as? [[String: Any]] ?? []).map { "\($0["sequence"] ?? "?") \($0["outcome"] ?? "?")" }
-        #expect(outcomes.sorted() == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
+        #expect(try sites.outcomes(synced) == ["2 applied", "3 applied"], "\(synced.stdout.prefix(2000))")
         try sites.expectEqual("after the lost message was resent, over IMAP")
     }
 
