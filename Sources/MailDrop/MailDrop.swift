@@ -14,11 +14,16 @@ public protocol MailDrop: Sendable {
     func quarantine() -> any MailDrop
     /// Ends what the drop holds open (IMAP: LOGOUT and the connection); it may be used again after.
     func close() async
+    /// The path of the file that holds the message, when the drop keeps messages as files (a
+    /// Maildir): a large message is then read from it in pieces, never held whole. Nil otherwise.
+    func file(of message: MessageReference) -> String?
 }
 
 extension MailDrop {
     /// A drop that holds nothing open (a Maildir) has nothing to close.
     public func close() async {}
+    /// A drop that does not keep messages as files (IMAP) hands out their bytes only.
+    public func file(of message: MessageReference) -> String? { nil }
 }
 
 /// One message in a drop: an identifier stable while it waits, and where it is.

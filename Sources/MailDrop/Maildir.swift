@@ -66,6 +66,8 @@ public struct Maildir: MailDrop {
         }
     }
 
+    public func file(of message: MessageReference) -> String? { message.location }
+
     public func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError) {
         guard let folder = settlement.folder(processed: processedFolder, quarantine: quarantineFolder) else { return }
         let target: String

@@ -25,12 +25,31 @@ public struct StreamedMessage: Sendable {
         guard source.digest == digest, source.headerMatches else { throw DecodeError.mime(Self.changed(file)) }
     }
 
+    /// The message with its records, read again from the file (and checked against what was verified).
+    public func message() throws(DecodeError) -> ReplicationMessage {
+        var message = decoded.message
+        message.records.reserveCapacity(recordCount)
+        do {
+            try forEachRecord { message.records.append($0) }
+        } catch let error as DecodeError {
+            throw error
+        } catch {
+            // The file was verified whole: what no longer parses was changed since.
+            throw .mime(MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read (\(error)); decode it again"))
+        }
+        return message
+    }
+
     static func changed(_ file: MessageFile) -> MIMEError {
         MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read; decode it again")
     }
 }
 
 extension MessageDecoder {
+    /// From this size on, a message in a file is verified a megabyte at a time and its records read
+    /// again when they are wanted (`decode(file:)`), never held whole; smaller ones are read at once.
+    public static let streamingSize = 16 << 20
+
     /// Decodes and verifies the message in a file as `decode(_:)` does, reading it a megabyte at a
     /// time: its structure first, then the signed part hashed and its LDIF parsed in one pass (the
     /// records counted and checked, not kept). Memory stays bounded by the largest record, whatever

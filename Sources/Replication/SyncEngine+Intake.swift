@@ -23,29 +23,47 @@ extension SyncEngine {
         for (index, reference) in references.enumerated() {
             // A drop that cannot say when a message came: its listing order stands in for arrival.
             let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
-            switch try await fetch(reference, from: drop) {
+            var fetched = try await fetch(reference, from: drop, streaming: true)
+            let input: Input
+            var spooled: String?
+            switch fetched {
             case .some(.bytes(let bytes)):
-                guard let candidate = await examine(bytes, reference: reference, context: context, now: now, received: arrival) else { continue }
-                candidates.append(candidate)
+                // A large message from a drop without files (IMAP) is spooled, and read from there
+                // at its turn: the run holds one message's records at a time, not every message.
+                spooled = bytes.count >= MessageDecoder.streamingSize ? Self.spool(bytes) : nil
+                input = spooled.map(Input.file) ?? .bytes(bytes)
+            case .some(.file(let path)):
+                input = .file(path)
             case .some(.refused(let refusal)):
                 candidates.append(Candidate(reference: reference, decoded: nil, refusal: refusal, received: arrival))
+                continue
             case .none: continue
             }
+            fetched = nil  // (a spooled message's bytes are not held meanwhile)
+            let candidate = await examine(input, reference: reference, context: context, now: now, received: arrival)
+            if let spooled { unlink(spooled) }
+            if let candidate { candidates.append(candidate) }
         }
         return candidates
     }
 
     enum Fetched {
         case bytes([UInt8])
+        /// A large message the drop keeps as a file: read from it in pieces, never held whole.
+        case file(String)
         case refused(String)
     }
 
-    /// A message's bytes; or why it was not read (too large: it is refused unread, before a byte of
-    /// it is fetched, as the listing gives its size); nil when it vanished meanwhile.
-    func fetch(_ reference: MessageReference, from drop: any MailDrop) async throws(SyncError) -> Fetched? {
+    /// A message's bytes (or, `streaming`, the file of a large one); or why it was not read (too
+    /// large: it is refused unread, before a byte of it is fetched, as the listing gives its size);
+    /// nil when it vanished meanwhile.
+    func fetch(_ reference: MessageReference, from drop: any MailDrop, streaming: Bool = false) async throws(SyncError) -> Fetched? {
         let limit = configuration.mail?.maxMessageBytes ?? MIMELimits.default.maxMessageSize
         if let size = reference.size, size > UInt64(limit) {
             return .refused("the message is \(size) bytes, more than [mail] max_message_bytes = \(limit); it was not read")
+        }
+        if streaming, let size = reference.size, size >= UInt64(MessageDecoder.streamingSize), let path = drop.file(of: reference) {
+            return .file(path)
         }
         do {
             let bytes = try await drop.fetch(reference)
@@ -62,13 +80,52 @@ extension SyncEngine {
         }
     }
 
+    /// `bytes` in a private temporary file (removed once the message is open: its descriptor keeps
+    /// it readable); nil when none can be written, and the bytes are then held.
+    static func spool(_ bytes: [UInt8]) -> String? {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory + "/bridgehead-message-XXXXXX").utf8CString)
+        let descriptor = mkstemp(&template)
+        guard descriptor >= 0 else { return nil }
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { close(descriptor) }
+        var written = 0
+        let complete = bytes.withUnsafeBytes { buffer -> Bool in
+            while written < buffer.count {
+                let count = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return false }
+                written += count
+            }
+            return true
+        }
+        guard complete else {
+            unlink(path)
+            return nil
+        }
+        return path
+    }
+
+    /// A message as read from the drop: its bytes, or the file of a large one.
+    enum Input {
+        case bytes([UInt8])
+        case file(String)
+    }
+
     /// The message as a candidate of the run; nil for a request that `publish` answers (a site that
     /// publishes and receives may read one mailbox for both), which is left where it is.
-    func examine(_ bytes: [UInt8], reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate? {
+    func examine(_ input: Input, reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate? {
         let received = received ?? reference.received ?? now
         let decoded: DecodedMessage
+        var streamed: StreamedMessage?
         do {
-            decoded = try await context.decoder.decode(bytes, at: now)
+            switch input {
+            case .bytes(let bytes):
+                decoded = try await context.decoder.decode(bytes, at: now)
+            case .file(let path):
+                streamed = try await context.decoder.decode(file: path, at: now)
+                decoded = streamed!.decoded
+            }
         } catch .otherKind(let kind) where kind == ReplicationMessage.Kind.request.rawValue {
             if configuration.publish != nil { return nil }
             let reason =
@@ -102,6 +159,6 @@ extension SyncEngine {
                 return Candidate(reference: reference, decoded: nil, refusal: reason, received: received)
             }
         }
-        return Candidate(reference: reference, decoded: decoded, refusal: nil, received: received)
+        return Candidate(reference: reference, decoded: decoded, refusal: nil, received: received, streamed: streamed)
     }
 }

@@ -104,24 +104,34 @@ extension SyncEngine {
         }
         var result: [QuarantinedMessage] = []
         for reference in references {
-            let bytes: [UInt8]
-            switch try await fetch(reference, from: folder) {
-            case .some(.bytes(let read)): bytes = read
+            let input: Input
+            switch try await fetch(reference, from: folder, streaming: true) {
+            case .some(.bytes(let read)): input = .bytes(read)
+            case .some(.file(let path)): input = .file(path)
             case .some(.refused(let refusal)):
                 result.append(QuarantinedMessage(id: reference.id, reason: refusal))
                 continue
             case .none: continue
             }
             let candidate =
-                await examine(bytes, reference: reference, context: context, now: now)
+                await examine(input, reference: reference, context: context, now: now)
                 ?? Candidate(reference: reference, decoded: nil, refusal: "a request for messages, which bridgehead publish answers", received: now)
             var entry = QuarantinedMessage(id: reference.id, reason: candidate.refusal ?? "")
             guard let decoded = candidate.decoded else {
-                // Refused before it was known whose it is: say what it claims, for people.
-                if let entity = try? MIMEParser.parse(bytes) {
-                    let inner = (entity.parts.first ?? entity).header
-                    entry.from = entity.header["From"]
-                    entry.subject = entity.header["Subject"]
+                // Refused before it was known whose it is: say what it claims, for people (from its
+                // headers; a large one's found in its file without reading it whole).
+                let headers: (outer: MIMEHeader, inner: MIMEHeader)?
+                switch input {
+                case .bytes(let bytes):
+                    headers = (try? MIMEParser.parse(bytes)).map { ($0.header, ($0.parts.first ?? $0).header) }
+                case .file(let path):
+                    headers = (try? MessageLayout.scan(MessageFile(path: path))).map {
+                        ($0.header.header, ($0.parts.first?.header ?? $0.header).header)
+                    }
+                }
+                if let (outer, inner) = headers {
+                    entry.from = outer["From"]
+                    entry.subject = outer["Subject"]
                     if let source = inner["Bridgehead-Source"] {
                         entry.claims = source + (inner["Bridgehead-Sequence"].map { " #\($0)" } ?? "")
                     }
@@ -147,7 +157,11 @@ extension SyncEngine {
                     guard let planner = context.planner(for: decoded.message.source) else {
                         throw .refused("source \(decoded.message.source) is not configured")
                     }
-                    planned = .success(try await planner.plan(decoded.message))
+                    switch candidate.message() {
+                    case .success(let message): planned = .success(try await planner.plan(message))
+                    case .failure(let error): throw .refused(error.description)
+                    case nil: throw .refused(candidate.refusal ?? "not decoded")
+                    }
                 } catch {
                     planned = .failure(error)
                 }

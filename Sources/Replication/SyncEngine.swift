@@ -30,9 +30,21 @@ public struct SyncEngine: Sendable {
     /// One message read from the drop, decoded or with the reason it is not valid.
     struct Candidate: Sendable {
         var reference: MessageReference
+        /// Its metadata and signer; its records too, unless it is `streamed`.
         var decoded: DecodedMessage?
         var refusal: String?
         var received: Date
+        /// A large message verified from its file: its records are read again at its turn, so that
+        /// a run never holds more than one message's records.
+        var streamed: StreamedMessage? = nil
+
+        /// The message with its records (a streamed one's read again from its file, and checked
+        /// against what was verified); nil for a candidate that did not decode.
+        func message() -> Result<ReplicationMessage, DecodeError>? {
+            guard let decoded else { return nil }
+            guard let streamed else { return .success(decoded.message) }
+            return Result { () throws(DecodeError) in try streamed.message() }
+        }
     }
 
     /// Intake, then each message's turn (`SyncRun`), then the report.

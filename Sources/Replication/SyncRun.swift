@@ -79,7 +79,11 @@ struct SyncRun {
                 report.waitingFor = waitingFor
                 report.waitingSince = candidate.received
             case .apply:
-                try await take(message, decoded.message, candidate, &report)
+                switch candidate.message() {
+                case .success(let whole): try await take(message, whole, candidate, &report)
+                case .failure(let error): try await quarantine(error.description, message, candidate, &report)
+                case nil: continue
+                }
             }
             reports.append(report)
         }

@@ -194,5 +194,30 @@ import Testing
         } catch {
             #expect("\(error)".contains("changed while it was read"), "\(error)")
         }
+        // As sync reads a message's records at its turn: refused (and quarantined), not applied.
+        do {
+            _ = try message.message()
+            Issue.record("a changed file gave its records")
+        } catch {
+            #expect("\(error)".contains("changed while it was read"), "\(error)")
+        }
+        // A change that breaks the LDIF itself is reported the same way.
+        bytes[at] = UInt8(ascii: "\u{01}")
+        let again = try FileHandle(forWritingTo: file)
+        try again.write(contentsOf: Data(bytes))
+        try again.close()
+        #expect(throws: DecodeError.self) { _ = try message.message() }
+    }
+
+    /// Unchanged, the file gives the records the held decoder gives.
+    @Test func theRecordsReadAgainAreTheHeldOnes() async throws {
+        let decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: [pki.path("ca.pem")]))
+        let bytes = try signed(Self.header + "Bridgehead-Kind: delta\r\n\r\nversion: 1\r\n\r\n" + Self.body(50))
+        let file = folder.appendingPathComponent("again.eml")
+        try Data(bytes).write(to: file)
+        let streamed = try await decoder.decode(file: file.path).message()
+        let held = try await decoder.decode(bytes).message
+        #expect(streamed.records == held.records && streamed.records.count == 50)
+        #expect(streamed.sequence == held.sequence && streamed.source == held.source && streamed.kind == held.kind)
     }
 }

@@ -44,7 +44,7 @@ struct DecodeCommand: AsyncParsableCommand {
             printError("\(error)")
             throw Exit.usage
         }
-        if file != "-", let size = try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int, size >= Self.streamingSize {
+        if file != "-", let size = try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int, size >= MessageDecoder.streamingSize {
             try await decodeStreaming(decoder)
             return
         }
@@ -68,10 +68,6 @@ struct DecodeCommand: AsyncParsableCommand {
         let records = decoded.message.records
         try show(decoded, count: records.count) { emit in emit(LDIFWriter().render(records)) }
     }
-
-    /// From this size on, a message file is verified and shown a megabyte at a time, never held
-    /// whole (MessageDecoder.decode(file:)); smaller ones are read at once.
-    static let streamingSize = 16 << 20
 
     private func decodeStreaming(_ decoder: MessageDecoder) async throws {
         let streamed: StreamedMessage
