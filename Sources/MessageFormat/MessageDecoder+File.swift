@@ -18,11 +18,36 @@ public struct StreamedMessage: Sendable {
     /// The records, in order. Throws if the file no longer holds what was verified (the check is
     /// made as the last record is read: a changed file is reported, even if some records were shown).
     public func forEachRecord(_ body: (LDIFRecord) throws -> Void) throws {
-        let source = SignedPartSource(file: file, part: part, algorithm: algorithm)
-        let reader = LDIFReader(source: source)
+        let reader = records()
         while let record = try reader.next() { try body(record) }
-        try source.drain()
-        guard source.digest == digest, source.headerMatches else { throw DecodeError.mime(Self.changed(file)) }
+    }
+
+    /// The records read one at a time, as the caller asks for them.
+    public func records() -> RecordReader { RecordReader(self) }
+
+    /// The records of a streamed message, read from its file when asked for; after the last, the
+    /// file is checked to hold what was verified (`next` throws if it does not).
+    public final class RecordReader {
+        private let message: StreamedMessage
+        private let source: SignedPartSource
+        private let reader: LDIFReader
+        private var finished = false
+
+        init(_ message: StreamedMessage) {
+            self.message = message
+            source = SignedPartSource(file: message.file, part: message.part, algorithm: message.algorithm)
+            reader = LDIFReader(source: source)
+        }
+
+        /// The next record; nil after the last (once the file was found unchanged).
+        public func next() throws -> LDIFRecord? {
+            guard !finished else { return nil }
+            if let record = try reader.next() { return record }
+            finished = true
+            try source.drain()
+            guard source.digest == message.digest, source.headerMatches else { throw DecodeError.mime(StreamedMessage.changed(message.file)) }
+            return nil
+        }
     }
 
     /// The message with its records, read again from the file (and checked against what was verified).

@@ -27,15 +27,6 @@ public final class DirectoryView: @unchecked Sendable {
         self.addressAttributes = addressAttributes
     }
 
-    /// Keeps entries just read from the directory (a subtree search) as the view's, where it knows
-    /// none yet: a later `load` of them costs no search (a full message of 200,000 entries would
-    /// otherwise read each again).
-    func remember(_ read: [Entry]) {
-        lock.withLock {
-            for entry in read where entries[entry.dn.normalized] == nil { entries[entry.dn.normalized] = .some(entry) }
-        }
-    }
-
     /// The entries at `dns` (by normalised DN), read from the directory where not yet known.
     func load(_ dns: [DN]) async throws(LDAPError) -> [String: Entry?] {
         var result: [String: Entry?] = [:]

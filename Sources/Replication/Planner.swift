@@ -37,11 +37,15 @@ public struct Planner: Sendable {
         self.matcher = ValueMatcher(schema: schema)
     }
 
-    public func plan(_ message: ReplicationMessage) async throws(PlanError) -> MessagePlan {
-        let (records, references) = try await translate(message)
+    /// The plan of `message`. A full message's records may come from `records` instead (a large
+    /// message's, read from its file a batch at a time); otherwise they are the message's own.
+    public func plan(_ message: ReplicationMessage, records: RecordBatches? = nil) async throws(PlanError) -> MessagePlan {
         switch message.kind {
-        case .delta: return try await planDelta(records, references)
-        case .full: return try await planFull(records, references)
+        case .delta:
+            let (translated, references) = try await translate(message.records, first: 1)
+            try await checkTargets(translated, references)
+            return try await planDelta(translated, references)
+        case .full: return try await planFull(records ?? RecordBatches(message.records))
         case .request: throw .refused("a request carries nothing to apply")
         }
     }
@@ -54,10 +58,12 @@ public struct Planner: Sendable {
         return dn.replacingSuffix(rule.from, with: rule.to) ?? dn
     }
 
-    /// The message's records with DNs mapped and DN-valued attributes resolved; references per record.
-    func translate(_ message: ReplicationMessage) async throws(PlanError) -> ([ChangeRecord], [[ResolvedReference]]) {
+    /// Records of a message (the first numbered `first`) with DNs mapped and DN-valued attributes
+    /// resolved; references per record (`checkTargets` checks that they name entries).
+    func translate(_ written: [LDIFRecord], first: Int) async throws(PlanError) -> ([ChangeRecord], [[ResolvedReference]]) {
         var records: [ChangeRecord] = []
-        for (index, record) in message.records.enumerated() {
+        for (offset, record) in written.enumerated() {
+            let index = first - 1 + offset
             let change: ChangeRecord
             switch record {
             case .content(let entry): change = .add(entry)
@@ -74,8 +80,8 @@ public struct Planner: Sendable {
         }
         // What the records write (attributes, object classes, values) is judged before anything is
         // looked up for them; where they write and whose entries, once their DNs are ours.
-        let written = policy.check(records, owners: [:], schema: schema).filter { $0.kind.isAboutContent }
-        if !written.isEmpty { throw .refused(Self.summary(written)) }
+        let violations = policy.check(records, owners: [:], schema: schema, first: first).filter { $0.kind.isAboutContent }
+        if !violations.isEmpty { throw .refused(Self.summary(violations)) }
         // Every DN-valued value, resolved in one go (one directory search for all the addresses).
         var wanted: [String] = []
         var wantedSet: Set<String> = []
@@ -103,7 +109,8 @@ public struct Planner: Sendable {
 
         var result: [ChangeRecord] = []
         var references: [[ResolvedReference]] = []
-        for (index, record) in records.enumerated() {
+        for (offset, record) in records.enumerated() {
+            let index = first - 1 + offset
             var found: [ResolvedReference] = []
             func rewrite(_ attribute: AttributeDescription, _ values: [[UInt8]], lenient: Bool) throws(PlanError) -> [[UInt8]] {
                 guard matcher.holdsDistinguishedNames(attribute.type) else { return values }
@@ -148,11 +155,15 @@ public struct Planner: Sendable {
             result.append(ChangeRecord(dn: map(record.dn), change: change))
             references.append(found)
         }
-        // A reference must name an entry that exists, or that this message creates: never a dangling DN.
-        // (Or one this message deletes or renames away: a run interrupted after that step, planned
-        // again, finds it gone, as the message itself leaves it.)
+        return (result, references)
+    }
+
+    /// A reference must name an entry that exists, or that this message creates: never a dangling DN.
+    /// (Or one this message deletes or renames away: a run interrupted after that step, planned
+    /// again, finds it gone, as the message itself leaves it.)
+    func checkTargets(_ records: [ChangeRecord], _ references: [[ResolvedReference]]) async throws(PlanError) {
         var created: Set<String> = []
-        for record in result {
+        for record in records {
             switch record.change {
             case .add: created.insert(record.dn.normalized)
             case .modifyDN:
@@ -162,23 +173,24 @@ public struct Planner: Sendable {
             case .modify: break
             }
         }
-        let targets = references.flatMap { $0.map(\.target) }.filter { !created.contains($0.normalized) }
-        if !targets.isEmpty {
-            let known: [String: Entry?]
-            do {
-                known = try await view.load(targets)
-            } catch {
-                throw .directory(error)
-            }
-            for (index, found) in references.enumerated() {
-                for reference in found where !created.contains(reference.target.normalized) && (known[reference.target.normalized] ?? nil) == nil {
-                    throw .refused(
-                        "record \(index + 1): \(reference.attribute) '\(reference.original)' resolves to \(reference.target) (\(reference.via)), "
-                            + "which does not exist here")
-                }
-            }
+        let targets = references.enumerated().flatMap { index, found in found.map { (number: index + 1, reference: $0) } }
+        try await checkExist(targets.filter { !created.contains($0.reference.target.normalized) })
+    }
+
+    /// Each reference's target exists in the directory (or as the run's earlier messages left it).
+    func checkExist(_ targets: [(number: Int, reference: ResolvedReference)]) async throws(PlanError) {
+        guard !targets.isEmpty else { return }
+        let known: [String: Entry?]
+        do {
+            known = try await view.load(targets.map(\.reference.target))
+        } catch {
+            throw .directory(error)
         }
-        return (result, references)
+        for (number, reference) in targets where (known[reference.target.normalized] ?? nil) == nil {
+            throw .refused(
+                "record \(number): \(reference.attribute) '\(reference.original)' resolves to \(reference.target) (\(reference.via)), "
+                    + "which does not exist here")
+        }
     }
 
     /// When a naming rule changes an entry's own RDN (the source's top entry, ou=SiteA → ou=site-a),
@@ -213,7 +225,7 @@ public struct Planner: Sendable {
 
     // MARK: Policy
 
-    func check(_ records: [ChangeRecord], _ live: [String: Entry?]) throws(PlanError) {
+    func check(_ records: [ChangeRecord], _ live: [String: Entry?], first: Int = 1) throws(PlanError) {
         // The owners of the entries the records name, as they are now.
         var owners: [String: String?] = [:]
         for record in records {
@@ -225,7 +237,7 @@ public struct Planner: Sendable {
             }
         }
         // What the records write was judged before anything was resolved (`translate`).
-        let violations = policy.check(records, owners: owners, schema: schema, content: false)
+        let violations = policy.check(records, owners: owners, schema: schema, content: false, first: first)
         if let threshold = violations.first(where: { $0.kind == .deleteThreshold }) { throw .overThreshold(threshold.reason) }
         if !violations.isEmpty { throw .refused(Self.summary(violations)) }
     }

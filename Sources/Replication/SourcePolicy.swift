@@ -80,13 +80,15 @@ public struct SourcePolicy: Sendable {
     /// `content: false` leaves out what the records write (attributes, object classes, values) but
     /// their naming attributes, for records whose content was checked before (the planner checks it
     /// before it resolves anything, then where and whose once the DNs are ours).
-    public func check(_ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil, content: Bool = true) -> [Violation] {
+    public func check(
+        _ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil, content: Bool = true, first: Int = 1
+    ) -> [Violation] {
         let names = schema.map(SchemaNames.init)
         var memo = Verdicts()
         var violations: [Violation] = []
         var deletes = 0
         for (offset, record) in records.enumerated() {
-            let number = offset + 1
+            let number = offset + first
             for target in [record.dn, record.renamedDN] {
                 guard let target, !subtrees.contains(where: { target.isWithin($0) }) else { continue }
                 violations.append(Violation(kind: .outOfScope, record: number, reason: "\(target) is outside the subtrees of \(source)"))

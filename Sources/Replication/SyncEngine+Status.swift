@@ -158,7 +158,7 @@ extension SyncEngine {
                         throw .refused("source \(decoded.message.source) is not configured")
                     }
                     switch candidate.message() {
-                    case .success(let message): planned = .success(try await planner.plan(message))
+                    case .success(let message): planned = .success(try await planner.plan(message, records: candidate.records(of: message)))
                     case .failure(let error): throw .refused(error.description)
                     case nil: throw .refused(candidate.refusal ?? "not decoded")
                     }

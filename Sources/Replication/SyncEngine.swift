@@ -38,12 +38,20 @@ public struct SyncEngine: Sendable {
         /// a run never holds more than one message's records.
         var streamed: StreamedMessage? = nil
 
-        /// The message with its records (a streamed one's read again from its file, and checked
-        /// against what was verified); nil for a candidate that did not decode.
+        /// The message to plan; nil for a candidate that did not decode. A streamed delta's records
+        /// are read again from its file (and checked against what was verified); a streamed full
+        /// message's are not: the planner reads them a batch at a time (`records(of:)`).
         func message() -> Result<ReplicationMessage, DecodeError>? {
             guard let decoded else { return nil }
-            guard let streamed else { return .success(decoded.message) }
+            guard let streamed, decoded.message.kind != .full else { return .success(decoded.message) }
             return Result { () throws(DecodeError) in try streamed.message() }
+        }
+
+        /// Where the planner reads `message`'s records from, when not from the message itself: a
+        /// streamed full message's file, read again for each plan.
+        func records(of message: ReplicationMessage) -> RecordBatches? {
+            guard message.kind == .full, let streamed else { return nil }
+            return RecordBatches(streamed)
         }
     }
 

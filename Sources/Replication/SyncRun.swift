@@ -104,7 +104,7 @@ struct SyncRun {
         let source = message.source
         let allowed = options.allowDeletes.contains("\(source):\(message.sequence)")
         var plan: MessagePlan
-        switch await planned(message, ignoringThreshold: allowed) {
+        switch await planned(message, candidate, ignoringThreshold: allowed) {
         case .success(let value): plan = value
         case .failure(.directory(let error)): throw .ldap(error)
         case .failure(.refused(let reason)):
@@ -171,7 +171,7 @@ struct SyncRun {
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 150...350) * attempt))
                 attempt += 1
                 context.view.forget()
-                guard case .success(let again) = await planned(message, ignoringThreshold: ignoringThreshold) else { break }
+                guard case .success(let again) = await planned(message, candidate, ignoringThreshold: ignoringThreshold) else { break }
                 plan = again
                 outcome = try await engine.apply(plan, advance: advance, transactions: context.transactions, stop: options.stop)
             }
@@ -259,12 +259,14 @@ struct SyncRun {
 
     /// The message planned by its source's planner (one per source for the run; another, without the
     /// delete threshold, when an operator allowed this message's deletes).
-    private mutating func planned(_ message: ReplicationMessage, ignoringThreshold: Bool) async -> Result<MessagePlan, PlanError> {
+    private mutating func planned(
+        _ message: ReplicationMessage, _ candidate: SyncEngine.Candidate, ignoringThreshold: Bool
+    ) async -> Result<MessagePlan, PlanError> {
         guard let planner = planner(for: message.source, ignoringThreshold: ignoringThreshold) else {
             return .failure(.refused("source \(message.source) is not configured"))
         }
         do {
-            return .success(try await planner.plan(message))
+            return .success(try await planner.plan(message, records: candidate.records(of: message)))
         } catch {
             return .failure(error)
         }
