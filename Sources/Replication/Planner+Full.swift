@@ -14,7 +14,7 @@ import LDIF
 /// case-insensitive rule still match there.)
 extension Planner {
     /// Records planned at a time.
-    static let fullBatch = 2_000
+    public static let fullBatch = 2_000
 
     /// An owned entry as the plan keeps it: its DN, and its content's digest (nil: compare it with
     /// the entry, as this run's earlier messages left it).

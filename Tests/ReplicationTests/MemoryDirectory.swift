@@ -28,6 +28,8 @@ actor MemoryDirectory: DirectoryReading {
 
     func remove(_ dn: DN) { entries[dn.normalized] = nil }
 
+    func all() -> [Entry] { Array(entries.values) }
+
     func entry(_ dn: String) -> Entry? { DN(dn).flatMap { entries[$0.normalized] } }
 
     func entries(at dns: [DN], attributes: [String]) async throws(LDAPError) -> [Entry?] {

@@ -1,0 +1,108 @@
+import Config
+import LDAPModel
+import LDIF
+import MessageFormat
+import Replication
+import Testing
+
+/// Full messages longer than the planner's batch: planned a batch at a time against digests of what
+/// the source owns, with the same outcome as if they were planned whole.
+struct PlannerFullTests {
+    static let many = Planner.fullBatch + 500
+
+    /// The planner of PlannerTests, with site A's naming rule (references resolve by it, and must
+    /// name an entry that exists or that the message lists).
+    static func setup() throws -> PlannerTests.Setup {
+        try PlannerTests.setup(naming: [NamingRule(from: DN("ou=SiteA,o=Org")!, to: DN("ou=site-a,dc=example,dc=com")!)], maxDeletes: 5)
+    }
+
+    /// Alice as the seed has her, but for her surname's case (sn is caseIgnore); a team whose member
+    /// is listed in the second batch; then `many` people.
+    static let ldif: String = {
+        var text = """
+            dn: cn=Alice,ou=SiteA,o=Org
+            objectClass: inetOrgPerson
+            cn: Alice
+            sn: ANDERS
+            mail: alice@site-a.example.com
+            telephoneNumber: +44 20 7946 0000
+            legacyExchangeDN: /o=SiteA/ou=Admin/cn=Recipients/cn=alice
+
+            dn: cn=Team,ou=SiteA,o=Org
+            objectClass: groupOfNames
+            cn: Team
+            member: cn=p\(many - 1),ou=SiteA,o=Org
+
+
+            """
+        for serial in 0..<many { text += "dn: cn=p\(serial),ou=SiteA,o=Org\nobjectClass: person\ncn: p\(serial)\nsn: S\n\n" }
+        return text
+    }()
+
+    /// An unchanged entry that differs where its matching rule ignores the difference is read,
+    /// compared and left; a reference to an entry of a later batch is no dangling reference; what the
+    /// source owns and the message does not list goes, after the rest.
+    @Test func intoADirectoryThatHoldsLittleOfIt() async throws {
+        let setup = try Self.setup()
+        let plan = try await setup.planner.plan(PlannerTests.message(Self.ldif, kind: .full))
+        #expect(plan.unchanged == 1, "Alice, whose sn differs in case only")
+        #expect(plan.changes.count == Self.many + 2 && plan.deletes == 1, "the people and the team added, Bob deleted")
+        #expect(plan.changes.last.map { PlannerTests.kind($0.record) } == "delete")
+        #expect(plan.changes.last?.record.dn.description == "cn=Bob,ou=site-a,dc=example,dc=com")
+    }
+
+    /// Once applied, the same message again: every entry whose content is byte for byte the message's
+    /// is known by its digest and never read; only Alice (ANDERS in the message, Anders here) is.
+    @Test func againstWhatItLeftEveryEqualEntryIsKnownByItsDigest() async throws {
+        let setup = try Self.setup()
+        let plan = try await setup.planner.plan(PlannerTests.message(Self.ldif, kind: .full))
+        for change in plan.changes {
+            switch change.record.change {
+            case .add(let attributes): await setup.directory.put(Entry(dn: change.record.dn, attributes: attributes))
+            case .delete: await setup.directory.remove(change.record.dn)
+            default: Issue.record("unexpected \(change.record.summary)")
+            }
+        }
+        let fresh = try Self.setup()
+        for entry in await setup.directory.all() { await fresh.directory.put(entry) }
+        await fresh.directory.remove(DN("cn=Bob,ou=site-a,dc=example,dc=com")!)
+        let again = try await fresh.planner.plan(PlannerTests.message(Self.ldif, kind: .full))
+        #expect(again.changes.isEmpty && again.unchanged == Self.many + 2)
+        let reads = await fresh.directory.reads.map(\.description)
+        #expect(reads == ["cn=Alice,ou=site-a,dc=example,dc=com"], "\(reads.prefix(5))")
+    }
+
+    /// Refusals name the record's place in the whole message, not in its batch.
+    @Test func aRefusalInALaterBatchNamesItsRecord() async throws {
+        let setup = try Self.setup()
+        let dangling =
+            Self.ldif + "dn: cn=Other,ou=SiteA,o=Org\nobjectClass: groupOfNames\ncn: Other\nmember: cn=nobody,ou=SiteA,o=Org\n\n"
+        let reason = await PlannerTests.refusal(setup, try PlannerTests.message(dangling, kind: .full))
+        #expect(reason?.contains("record \(Self.many + 3): member") == true && reason?.contains("does not exist") == true, "\(reason ?? "accepted")")
+        let outside = Self.ldif + "dn: cn=X,ou=people,dc=example,dc=com\nobjectClass: person\ncn: X\nsn: X\n\n"
+        let refused = await PlannerTests.refusal(setup, try PlannerTests.message(outside, kind: .full))
+        #expect(refused?.contains("record \(Self.many + 3): cn=X,ou=people") == true, "\(refused ?? "accepted")")
+    }
+
+    /// Deletes past the source's threshold wait for an operator, however the records were batched.
+    @Test func theDeleteThresholdCountsWhatTheWholeMessageLeavesOut() async throws {
+        let setup = try Self.setup()
+        let plan = try await setup.planner.plan(PlannerTests.message(Self.ldif, kind: .full))
+        for change in plan.changes {
+            if case .add(let attributes) = change.record.change { await setup.directory.put(Entry(dn: change.record.dn, attributes: attributes)) }
+        }
+        setup.view.commit(plan)  // (as a run does after each message)
+        // Only the first 2,000 people listed: 500 of what the source owns would go (Bob went with the first).
+        let shorter = Self.ldif.components(separatedBy: "dn: cn=p2000,")[0]
+        do {
+            _ = try await setup.planner.plan(PlannerTests.message(shorter, kind: .full))
+            Issue.record("planned")
+        } catch {
+            guard case PlanError.overThreshold(let reason) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(reason.contains("500 deletes"), "\(reason)")
+        }
+    }
+}
