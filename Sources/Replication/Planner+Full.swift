@@ -16,40 +16,44 @@ extension Planner {
     /// Records planned at a time.
     public static let fullBatch = 2_000
 
-    /// An owned entry as the plan keeps it: its DN, and its content's digest (nil: compare it with
-    /// the entry, as this run's earlier messages left it).
-    struct OwnedEntry {
-        var dn: String
-        var digest: ContentDigest?
+    /// What the source owns as the plan keeps it, by normalised DN: each entry's content digest
+    /// (nil: compare it with the entry, as this run's earlier messages left it); and the DNs of the
+    /// entries the run's earlier messages left it (the others are found again only if gone).
+    struct Owned {
+        var digests: [String: ContentDigest?] = [:]
+        var known: [String: DN] = [:]
     }
 
-    /// 128 bits over an entry's attributes in a canonical order: each attribute (merged, by the
-    /// matcher's key) with its values sorted by their bytes.
+    /// 128 bits over an entry's content: the sum of a keyed hash of each (attribute, value) pair, so
+    /// that neither the order of the attributes nor of their values counts, and nothing is sorted or
+    /// copied. (The hashes are keyed per process: a sender cannot choose values that collide.)
     struct ContentDigest: Hashable {
         var high: Int
         var low: Int
     }
 
     func contentDigest(_ attributes: [Attribute]) -> ContentDigest {
-        var parts = Entry(dn: .root, attributes: attributes).mergedAttributes.map { attribute in
-            (key: matcher.key(attribute.description), values: attribute.values.sorted { $0.lexicographicallyPrecedes($1) })
-        }
-        parts.sort { $0.key < $1.key }
-        func digest(_ seed: UInt8) -> Int {
-            var hasher = Hasher()
-            hasher.combine(seed)
-            hasher.combine(parts.count)
-            for part in parts {
-                hasher.combine(part.key)
-                hasher.combine(part.values.count)
-                for value in part.values {
-                    hasher.combine(value.count)
-                    value.withUnsafeBytes { hasher.combine(bytes: $0) }
+        var digest = ContentDigest(high: 0, low: 0)
+        for attribute in attributes {
+            let key = matcher.key(attribute.description)
+            for value in attribute.values {
+                var high = Hasher()
+                var low = Hasher()
+                high.combine(1 as UInt8)
+                low.combine(2 as UInt8)
+                high.combine(key)
+                low.combine(key)
+                high.combine(value.count)
+                low.combine(value.count)
+                value.withUnsafeBytes { bytes in
+                    high.combine(bytes: bytes)
+                    low.combine(bytes: bytes)
                 }
+                digest.high &+= high.finalize()
+                digest.low &+= low.finalize()
             }
-            return hasher.finalize()
         }
-        return ContentDigest(high: digest(1), low: digest(2))
+        return digest
     }
 
     func planFull(_ batches: RecordBatches) async throws(PlanError) -> MessagePlan {
@@ -71,7 +75,7 @@ extension Planner {
                 guard case .add(let attributes) = record.change else { continue }  // (a full message holds content records)
                 let key = record.dn.normalized
                 let desired = withAgentAttributes(attributes)
-                if listed.insert(key).inserted, let digest = owned[key]?.digest, digest == contentDigest(desired) {
+                if listed.insert(key).inserted, let digest = owned.digests[key] ?? nil, digest == contentDigest(desired) {
                     unchanged += 1
                     owners[key] = .some(source)
                 } else {
@@ -117,12 +121,13 @@ extension Planner {
         try await checkExist(targets.filter { !listed.contains($0.reference.target.normalized) })
 
         // What the source owns and the message no longer lists: deleted, children first.
-        for key in listed { owned.removeValue(forKey: key) }
+        for key in listed { owned.digests.removeValue(forKey: key) }
         var gone: [Entry] = []
-        if !owned.isEmpty {
+        if !owned.digests.isEmpty {
+            let dns = try await ownedDNs(owned)
             let loaded: [String: Entry?]
             do {
-                loaded = try await view.load(owned.values.compactMap { DN($0.dn) })
+                loaded = try await view.load(dns)
             } catch {
                 throw .directory(error)
             }
@@ -150,12 +155,40 @@ extension Planner {
 
     /// What the source owns now, by normalised DN: a paged search per subtree, each entry kept as its
     /// content's digest; then what this run's earlier messages left (compared with the entries).
-    func ownedEntries() async throws(PlanError) -> [String: OwnedEntry] {
-        var owned: [String: OwnedEntry] = [:]
+    func ownedEntries() async throws(PlanError) -> Owned {
+        var owned = Owned()
+        try await forEachOwned(attributes: ["*"]) { entry in owned.digests[entry.dn.normalized] = .some(contentDigest(entry.attributes)) }
+        for (key, entry) in view.knownEntries() {
+            guard let dn = entry?.dn ?? DN(key), policy.subtrees.contains(where: { dn.isWithin($0) }) else { continue }
+            if Self.owner(of: entry) == source {
+                owned.digests[key] = .some(nil)
+                owned.known[key] = dn
+            } else {
+                owned.digests.removeValue(forKey: key)
+                owned.known.removeValue(forKey: key)
+            }
+        }
+        return owned
+    }
+
+    /// The DNs of the owned entries left in `owned.digests` (those the message does not list): the
+    /// run's own, and the others found again by a search for their names alone.
+    func ownedDNs(_ owned: Owned) async throws(PlanError) -> [DN] {
+        var dns = owned.digests.keys.compactMap { owned.known[$0] }
+        guard dns.count < owned.digests.count else { return dns }
+        try await forEachOwned(attributes: ["1.1"]) { entry in
+            let key = entry.dn.normalized
+            if owned.digests[key] != nil, owned.known[key] == nil { dns.append(entry.dn) }
+        }
+        return dns
+    }
+
+    /// Every entry the source owns in the directory, a page at a time.
+    func forEachOwned(attributes: [String], _ body: (Entry) -> Void) async throws(PlanError) {
         for subtree in policy.subtrees {
             do {
-                try await view.directory.forEachEntry(under: subtree, matching: .equality(Self.owner, source), attributes: ["*"]) { page in
-                    for entry in page { owned[entry.dn.normalized] = OwnedEntry(dn: entry.dn.description, digest: contentDigest(entry.attributes)) }
+                try await view.directory.forEachEntry(under: subtree, matching: .equality(Self.owner, source), attributes: attributes) { page in
+                    for entry in page { body(entry) }
                 }
             } catch  where error.code == .noSuchObject {
                 continue  // a subtree that does not exist yet holds nothing
@@ -163,10 +196,5 @@ extension Planner {
                 throw .directory(error)
             }
         }
-        for (key, entry) in view.knownEntries() {
-            guard let dn = entry?.dn ?? DN(key), policy.subtrees.contains(where: { dn.isWithin($0) }) else { continue }
-            owned[key] = Self.owner(of: entry) == source ? OwnedEntry(dn: dn.description, digest: nil) : nil
-        }
-        return owned
     }
 }
