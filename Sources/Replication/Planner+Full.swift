@@ -67,11 +67,12 @@ extension Planner {
         while true {
             let batch = try batches.next(Self.fullBatch)
             if batch.isEmpty { break }
-            let (records, references) = try await translate(batch, first: first)
+            let translation = try await translate(batch, first: first)
+            let (records, references) = (translation.records, translation.references)
             var owners: [String: String?] = [:]
             var pending: [(index: Int, desired: [Attribute])] = []
             for (index, record) in records.enumerated() {
-                targets += references[index].map { (first + index, $0) }
+                targets += translation.targets[index].map { (first + index, $0) }
                 guard case .add(let attributes) = record.change else { continue }  // (a full message holds content records)
                 let key = record.dn.normalized
                 let desired = withAgentAttributes(attributes)

@@ -42,9 +42,9 @@ public struct Planner: Sendable {
     public func plan(_ message: ReplicationMessage, records: RecordBatches? = nil) async throws(PlanError) -> MessagePlan {
         switch message.kind {
         case .delta:
-            let (translated, references) = try await translate(message.records, first: 1)
-            try await checkTargets(translated, references)
-            return try await planDelta(translated, references)
+            let translation = try await translate(message.records, first: 1)
+            try await checkTargets(translation.records, translation.targets)
+            return try await planDelta(translation.records, translation.references)
         case .full: return try await planFull(records ?? RecordBatches(message.records))
         case .request: throw .refused("a request carries nothing to apply")
         }
@@ -58,9 +58,19 @@ public struct Planner: Sendable {
         return dn.replacingSuffix(rule.from, with: rule.to) ?? dn
     }
 
+    /// A message's records in our namespace.
+    struct Translation {
+        var records: [ChangeRecord] = []
+        /// Per record, the references that were rewritten (for people: what became of an address).
+        var references: [[ResolvedReference]] = []
+        /// Per record, every reference it writes (rewritten or not; not a value it only removes),
+        /// each of which must name an entry (`checkTargets`).
+        var targets: [[ResolvedReference]] = []
+    }
+
     /// Records of a message (the first numbered `first`) with DNs mapped and DN-valued attributes
-    /// resolved; references per record (`checkTargets` checks that they name entries).
-    func translate(_ written: [LDIFRecord], first: Int) async throws(PlanError) -> ([ChangeRecord], [[ResolvedReference]]) {
+    /// resolved.
+    func translate(_ written: [LDIFRecord], first: Int) async throws(PlanError) -> Translation {
         var records: [ChangeRecord] = []
         for (offset, record) in written.enumerated() {
             let index = first - 1 + offset
@@ -107,11 +117,11 @@ public struct Planner: Sendable {
         }
         let resolved = Dictionary(uniqueKeysWithValues: zip(wanted, resolutions))
 
-        var result: [ChangeRecord] = []
-        var references: [[ResolvedReference]] = []
+        var translation = Translation()
         for (offset, record) in records.enumerated() {
             let index = first - 1 + offset
             var found: [ResolvedReference] = []
+            var targets: [ResolvedReference] = []
             func rewrite(_ attribute: AttributeDescription, _ values: [[UInt8]], lenient: Bool) throws(PlanError) -> [[UInt8]] {
                 guard matcher.holdsDistinguishedNames(attribute.type) else { return values }
                 var out: [[UInt8]] = []
@@ -120,9 +130,10 @@ public struct Planner: Sendable {
                     switch resolved[text] ?? .notFound {
                     case .resolved(let dn, let via):
                         out.append(Array(dn.description.utf8))
-                        if text != dn.description {
-                            found.append(ResolvedReference(attribute: attribute.description, original: text, target: dn, via: via))
-                        }
+                        let reference = ResolvedReference(attribute: attribute.description, original: text, target: dn, via: via)
+                        if text != dn.description { found.append(reference) }
+                        // (A value only removed may name what is gone already: removing it is the cure.)
+                        if !lenient { targets.append(reference) }
                     case let failure:
                         // A value to remove that names nothing we know cannot be in the directory either.
                         if lenient { continue }
@@ -152,10 +163,11 @@ public struct Planner: Sendable {
                 change = .modifyDN(newRDN: rdn, deleteOldRDN: deleteOld, newSuperior: superior.map(map))
             case .delete: break
             }
-            result.append(ChangeRecord(dn: map(record.dn), change: change))
-            references.append(found)
+            translation.records.append(ChangeRecord(dn: map(record.dn), change: change))
+            translation.references.append(found)
+            translation.targets.append(targets)
         }
-        return (result, references)
+        return translation
     }
 
     /// A reference must name an entry that exists, or that this message creates: never a dangling DN.
