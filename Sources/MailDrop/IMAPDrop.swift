@@ -69,15 +69,22 @@ public actor IMAPDrop: MailDrop {
         }
     }
 
+    /// The largest message fetched ahead of its turn, with the one asked for.
+    static let prefetchSize = 1 << 20
+
+    /// How many messages were fetched ahead and wait for their turn.
+    public var heldAhead: Int { fetched.count }
+
     public func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8] {
         let (validity, uid) = try parseReference(message)
         if validity == uidValidity, let bytes = fetched.removeValue(forKey: uid) { return bytes }
         return try await withConnection { connection throws(MailDropError) in
             try checkValidity(validity)
-            // This message and the next few listed ones, in one command.
+            // This message and the next few listed ones, in one command: small ones only (never one
+            // the listing said is too large, which is refused unread; nor a large one, which is
+            // fetched alone when its turn comes, so that a run never holds several).
             let start = position[uid] ?? listed.endIndex
-            // (Never one the listing said is too large: it is refused unread.)
-            let following = listed[start...].dropFirst().filter { (sizes[$0] ?? 0) <= UInt64(settings.maxMessageSize) }
+            let following = listed[start...].dropFirst().filter { (sizes[$0] ?? 0) <= UInt64(min(settings.maxMessageSize, Self.prefetchSize)) }
             let batch = ([uid] + following.prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
             let outcome = try await connection.command("UID FETCH \(batch.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])")
             for response in outcome.untagged {

@@ -64,9 +64,18 @@ import Testing
         let drop = IMAPDrop(settings: settings(dovecot))
         let listed = try await drop.list()
         let first = try await drop.fetch(listed[0])
+        #expect(await drop.heldAhead == 0, "a large message is not fetched ahead of its turn")
         let second = try await drop.fetch(listed[1])
         #expect(Set([first, second]) == Set(sent))
         await drop.close()
+        // Small ones are: the batch (4) in one command.
+        let small = try Dovecot()
+        _ = try deliver(small, 6)
+        let batched = IMAPDrop(settings: settings(small))
+        let messages = try await batched.list()
+        _ = try await batched.fetch(messages[0])
+        #expect(await batched.heldAhead == 3)
+        await batched.close()
     }
 
     @Test func tlsBothWaysAndVerification() async throws {
