@@ -5,6 +5,29 @@ import Testing
 struct IMAPResponseTests {
     private func parse(_ text: String) throws -> IMAPResponse { try IMAPResponse(parsing: Array(text.utf8)) }
 
+    /// How far a response has come: complete, waiting for a line's end, or waiting for a literal
+    /// announced by a line that ends at a known place (the decoder gathers a large one straight into
+    /// its frame from there).
+    @Test func framingSaysWhereAResponseStands() throws {
+        let whole = Array("* 1 FETCH (UID 7 BODY[] {5}\r\nhello)\r\n* 2 EXISTS\r\n".utf8)
+        let first = whole.firstIndex(of: 0x0A)! + 1  // "* 1 FETCH (UID 7 BODY[] {5}\r\n"
+        func scan(_ count: Int) throws -> IMAPFraming.Scan {
+            try IMAPFraming.scan(Array(whole.prefix(count)), maxLineLength: 100, maxLiteralSize: 100)
+        }
+        #expect(try scan(10) == .needMore)
+        #expect(try scan(first) == .awaitingLiteral(lineEnd: first, count: 5))
+        #expect(try scan(first + 4) == .awaitingLiteral(lineEnd: first, count: 5))
+        #expect(try scan(first + 5) == .needMore, "the literal came; the rest of its line has not")
+        let end = first + 5 + 3
+        #expect(try scan(end) == .complete(end))
+        #expect(try scan(whole.count) == .complete(end))
+        #expect(try IMAPFraming.frameLength(whole, maxLineLength: 100, maxLiteralSize: 100) == end)
+        // Two literals, the second awaited: the line end named is the second's, counted from the start.
+        let two = Array("* 3 FETCH (BODY[1] {2}\r\nab BODY[2] {4}\r\nwx".utf8)
+        #expect(try IMAPFraming.scan(two, maxLineLength: 100, maxLiteralSize: 100) == .awaitingLiteral(lineEnd: two.count - 2, count: 4))
+        #expect(throws: IMAPFrameError.self) { try IMAPFraming.scan(Array("* {101}\r\n".utf8), maxLineLength: 100, maxLiteralSize: 100) }
+    }
+
     @Test func statusResponsesAndCodes() throws {
         let tagged = try parse("B7 NO [TRYCREATE] Mailbox doesn't exist: Processed\r\n")
         #expect(tagged.kind == .tagged("B7") && tagged.status == .no && tagged.codeName == "TRYCREATE")

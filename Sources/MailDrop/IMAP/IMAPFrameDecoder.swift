@@ -2,36 +2,91 @@ import NIOCore
 
 /// Splits the byte stream from an IMAP server into complete responses: a line, and when the line ends
 /// in a literal announcement `{n}`, the n bytes and the rest of the response after them.
+///
+/// A literal of `directLiteral` bytes or more (a message being fetched) is not left to grow in the
+/// channel's buffer, which doubles as it fills and is then copied into the frame: its frame is
+/// allocated once at its final size and the literal's bytes are moved into it as they arrive.
 struct IMAPFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = [UInt8]
 
     /// Longest line outside literals, and largest literal (a whole message).
     let maxLineLength: Int
     let maxLiteralSize: Int
+    /// From this size on, a literal is gathered straight into its frame.
+    static let directLiteral = 1 << 20
 
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = try IMAPFraming.frameLength(buffer.readableBytesView, maxLineLength: maxLineLength, maxLiteralSize: maxLiteralSize)
-        else { return .needMoreData }
-        let frame = buffer.readBytes(length: length) ?? []
-        context.fireChannelRead(wrapInboundOut(frame))
-        return .continue
+    /// The start of a frame whose large literal is being read, and how many of its bytes are to come.
+    private var gathered: [UInt8] = []
+    private var missing = 0
+
+    init(maxLineLength: Int, maxLiteralSize: Int) {
+        self.maxLineLength = maxLineLength
+        self.maxLiteralSize = maxLiteralSize
+    }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if missing > 0 {
+            let take = min(missing, buffer.readableBytes)
+            buffer.withUnsafeReadableBytes { gathered.append(contentsOf: $0.prefix(take)) }
+            buffer.moveReaderIndex(forwardBy: take)
+            missing -= take
+            if missing > 0 { return .needMoreData }
+        }
+        switch try IMAPFraming.scan(buffer.readableBytesView, maxLineLength: maxLineLength, maxLiteralSize: maxLiteralSize) {
+        case .complete(let length):
+            var frame = gathered
+            gathered = []
+            buffer.withUnsafeReadableBytes { frame.append(contentsOf: $0.prefix(length)) }
+            buffer.moveReaderIndex(forwardBy: length)
+            context.fireChannelRead(wrapInboundOut(frame))
+            return .continue
+        case .awaitingLiteral(let lineEnd, let count) where count >= Self.directLiteral:
+            // What precedes the literal, into a frame with room for the literal and the rest of its line.
+            gathered.reserveCapacity(gathered.count + lineEnd + count + 4096)
+            buffer.withUnsafeReadableBytes { gathered.append(contentsOf: $0.prefix(lineEnd)) }
+            buffer.moveReaderIndex(forwardBy: lineEnd)
+            missing = count
+            return .continue
+        case .awaitingLiteral, .needMore:
+            return .needMoreData
+        }
     }
 }
 
 /// How the byte stream from an IMAP server divides into responses, apart from the channel: the pure
 /// part of `IMAPFrameDecoder`, also what the fuzz target exercises.
 public enum IMAPFraming {
+    /// Where the first response in a stream of bytes stands.
+    public enum Scan: Sendable, Hashable {
+        /// Complete: its length.
+        case complete(Int)
+        /// Waiting for the bytes of a literal of `count` bytes announced by the line that ends (its
+        /// LF included) `lineEnd` bytes in.
+        case awaitingLiteral(lineEnd: Int, count: Int)
+        /// Waiting for the end of a line.
+        case needMore
+    }
+
     /// The length of the first complete response in `bytes` (a line, and when it ends in a literal
     /// announcement `{n}` or `{n+}`, the n bytes and the rest of the response after them, and so on),
     /// or nil when more bytes are needed. Throws when a line or a literal is over its limit.
     public static func frameLength<Bytes: RandomAccessCollection<UInt8>>(
         _ view: Bytes, maxLineLength: Int, maxLiteralSize: Int
     ) throws(IMAPFrameError) -> Int? where Bytes.Index == Int {
+        if case .complete(let length) = try scan(view, maxLineLength: maxLineLength, maxLiteralSize: maxLiteralSize) { return length }
+        return nil
+    }
+
+    /// How far the first response in `view` is complete (see `Scan`). Throws when a line or a
+    /// literal is over its limit.
+    public static func scan<Bytes: RandomAccessCollection<UInt8>>(
+        _ view: Bytes, maxLineLength: Int, maxLiteralSize: Int
+    ) throws(IMAPFrameError) -> Scan where Bytes.Index == Int {
         var offset = view.startIndex
         while true {
             guard let newline = view[offset...].firstIndex(of: 0x0A) else {
                 if view.endIndex - offset > maxLineLength { throw IMAPFrameError.lineTooLong(maxLineLength) }
-                return nil
+                return .needMore
             }
             if newline - offset > maxLineLength { throw IMAPFrameError.lineTooLong(maxLineLength) }
             // Does the line end in {n} or {n+} before CRLF?
@@ -45,12 +100,12 @@ public enum IMAPFraming {
                         throw IMAPFrameError.literalTooLarge(Int(String(decoding: digits.prefix(18), as: UTF8.self)) ?? Int.max, maxLiteralSize)
                     }
                     let afterLiteral = newline + 1 + count
-                    guard afterLiteral <= view.endIndex else { return nil }
+                    guard afterLiteral <= view.endIndex else { return .awaitingLiteral(lineEnd: newline + 1 - view.startIndex, count: count) }
                     offset = afterLiteral
                     continue
                 }
             }
-            return newline + 1 - view.startIndex
+            return .complete(newline + 1 - view.startIndex)
         }
     }
 }
