@@ -6,6 +6,7 @@ extension FuzzEntries {
     public static func imap(_ bytes: [UInt8]) {
         var rest = bytes[...]
         while !rest.isEmpty {
+            gathersAsItScans(rest)
             guard let length = try? IMAPFraming.frameLength(rest, maxLineLength: 1 << 14, maxLiteralSize: 1 << 20) else { return }
             precondition(length > 0 && length <= rest.count, "a frame inside the bytes")
             let frame = Array(rest.prefix(length))
@@ -15,5 +16,20 @@ extension FuzzEntries {
             _ = response.fetched
             _ = response.internalDate
         }
+    }
+
+    /// The frame decoder gathers a large literal once its line is seen (`awaitingLiteral`), then scans
+    /// the rest of the line alone: that must frame what a scan of all the bytes frames.
+    static func gathersAsItScans(_ bytes: ArraySlice<UInt8>) {
+        let half = bytes.prefix(bytes.count / 2)
+        guard case .awaitingLiteral(let lineEnd, let count)? = try? IMAPFraming.scan(half, maxLineLength: 1 << 14, maxLiteralSize: 1 << 20) else {
+            return
+        }
+        precondition(lineEnd > 0 && lineEnd <= half.count, "the announcing line is inside the bytes scanned")
+        let after = lineEnd + count
+        guard after <= bytes.count else { return }
+        let whole = try? IMAPFraming.frameLength(bytes, maxLineLength: 1 << 14, maxLiteralSize: 1 << 20)
+        let tail = try? IMAPFraming.frameLength(bytes.dropFirst(after), maxLineLength: 1 << 14, maxLiteralSize: 1 << 20)
+        precondition(whole == tail.map { after + $0 }, "a gathered literal frames as a scanned one")
     }
 }
