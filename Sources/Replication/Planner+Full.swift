@@ -35,14 +35,17 @@ extension Planner {
     func contentDigest(_ attributes: [Attribute]) -> ContentDigest {
         var digest = ContentDigest(high: 0, low: 0)
         for attribute in attributes {
+            // Seeded and keyed once per attribute, copied for each value.
+            var attributeHigh = Hasher()
+            var attributeLow = Hasher()
+            attributeHigh.combine(1 as UInt8)
+            attributeLow.combine(2 as UInt8)
             let key = matcher.key(attribute.description)
+            attributeHigh.combine(key)
+            attributeLow.combine(key)
             for value in attribute.values {
-                var high = Hasher()
-                var low = Hasher()
-                high.combine(1 as UInt8)
-                low.combine(2 as UInt8)
-                high.combine(key)
-                low.combine(key)
+                var high = attributeHigh
+                var low = attributeLow
                 high.combine(value.count)
                 low.combine(value.count)
                 value.withUnsafeBytes { bytes in
