@@ -84,7 +84,7 @@ public actor IMAPDrop: MailDrop {
             // the listing said is too large, which is refused unread; nor a large one, which is
             // fetched alone when its turn comes, so that a run never holds several).
             let start = position[uid] ?? listed.endIndex
-            let following = listed[start...].dropFirst().filter { (sizes[$0] ?? 0) <= UInt64(min(settings.maxMessageSize, Self.prefetchSize)) }
+            let following = listed[start...].dropFirst().filter { (sizes[$0] ?? .max) <= UInt64(min(settings.maxMessageSize, Self.prefetchSize)) }
             let batch = ([uid] + following.prefix(max(settings.fetchBatch, 1) - 1)).filter { fetched[$0] == nil || $0 == uid }
             let outcome = try await connection.command("UID FETCH \(batch.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])")
             for response in outcome.untagged {

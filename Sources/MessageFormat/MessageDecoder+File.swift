@@ -43,9 +43,9 @@ public struct StreamedMessage: Sendable {
         public func next() throws -> LDIFRecord? {
             guard !finished else { return nil }
             if let record = try reader.next() { return record }
-            finished = true
             try source.drain()
             guard source.digest == message.digest, source.headerMatches else { throw DecodeError.mime(StreamedMessage.changed(message.file)) }
+            finished = true  // (only once the file was found unchanged: a failed check fails again)
             return nil
         }
     }
@@ -82,9 +82,18 @@ extension MessageDecoder {
     /// message's is application/ldif).
     public func decode(file path: String, at time: Date = Date()) async throws(DecodeError) -> StreamedMessage {
         let file: MessageFile
-        let layout: MessageLayout
         do {
             file = try MessageFile(path: path)
+        } catch {
+            throw .mime(error)
+        }
+        return try await decode(file: file, at: time)
+    }
+
+    /// The same, for a file already open (it stays open while the result lives).
+    public func decode(file: MessageFile, at time: Date = Date()) async throws(DecodeError) -> StreamedMessage {
+        let layout: MessageLayout
+        do {
             layout = try MessageLayout.scan(file, limits: limits)
         } catch {
             throw .mime(error)

@@ -65,7 +65,8 @@ extension Planner {
         var changes: [(depth: Int, number: Int, change: PlannedChange)] = []
         var changed: [String: Entry?] = [:]
         var unchanged = 0
-        var targets: [(number: Int, reference: ResolvedReference)] = []
+        // Each entry the records refer to, once (with the first record that does).
+        var targets: [String: (number: Int, reference: ResolvedReference)] = [:]
         var first = 1
         while true {
             let batch = try batches.next(Self.fullBatch)
@@ -75,7 +76,9 @@ extension Planner {
             var owners: [String: String?] = [:]
             var pending: [(index: Int, desired: [Attribute])] = []
             for (index, record) in records.enumerated() {
-                targets += translation.targets[index].map { (first + index, $0) }
+                for reference in translation.targets[index] where targets[reference.target.normalized] == nil {
+                    targets[reference.target.normalized] = (first + index, reference)
+                }
                 guard case .add(let attributes) = record.change else { continue }  // (a full message holds content records)
                 let key = record.dn.normalized
                 let desired = withAgentAttributes(attributes)
@@ -122,7 +125,8 @@ extension Planner {
             first += batch.count
         }
         // Every reference names an entry the message lists, or one that exists.
-        try await checkExist(targets.filter { !listed.contains($0.reference.target.normalized) })
+        let unlisted = targets.filter { !listed.contains($0.key) }.values.sorted { $0.number < $1.number }
+        try await checkExist(unlisted)
 
         // What the source owns and the message no longer lists: deleted, children first.
         for key in listed { owned.digests.removeValue(forKey: key) }
@@ -137,6 +141,13 @@ extension Planner {
             }
             gone = loaded.values.compactMap { $0 }.filter { Self.owner(of: $0) == source }
             gone.sort { ($0.dn.rdns.count, $0.dn.normalized) > ($1.dn.rdns.count, $1.dn.normalized) }
+        }
+        // Nor one this plan deletes: what exists now but the message leaves out.
+        let goneKeys = Set(gone.map(\.dn.normalized))
+        if let (number, reference) = unlisted.first(where: { goneKeys.contains($0.reference.target.normalized) }) {
+            throw .refused(
+                "record \(number): \(reference.attribute) '\(reference.original)' resolves to \(reference.target) (\(reference.via)), "
+                    + "which this full message does not list (it would be deleted)")
         }
         let deletes = gone.map { ChangeRecord(dn: $0.dn, change: .delete) }
         try check(deletes, Dictionary(uniqueKeysWithValues: gone.map { ($0.dn.normalized, Entry?.some($0)) }))

@@ -39,6 +39,8 @@ public struct Planner: Sendable {
 
     /// The plan of `message`. A full message's records may come from `records` instead (a large
     /// message's, read from its file a batch at a time); otherwise they are the message's own.
+    /// (A streamed full message's `records` are empty: plan it with `records:` from its candidate,
+    /// or it would be planned as a message that lists nothing.)
     public func plan(_ message: ReplicationMessage, records: RecordBatches? = nil) async throws(PlanError) -> MessagePlan {
         switch message.kind {
         case .delta:

@@ -25,32 +25,31 @@ extension SyncEngine {
             let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
             var fetched = try await fetch(reference, from: drop, streaming: true)
             let input: Input
-            var spooled: String?
             switch fetched {
             case .some(.bytes(let bytes)):
                 // A large message from a drop without files (IMAP) is spooled, and read from there
                 // at its turn: the run holds one message's records at a time, not every message.
-                spooled = bytes.count >= MessageDecoder.streamingSize ? Self.spool(bytes) : nil
+                let spooled = bytes.count >= MessageDecoder.streamingSize ? Self.spool(bytes) : nil
                 input = spooled.map(Input.file) ?? .bytes(bytes)
-            case .some(.file(let path)):
-                input = .file(path)
+            case .some(.file(let file)):
+                input = .file(file)
             case .some(.refused(let refusal)):
                 candidates.append(Candidate(reference: reference, decoded: nil, refusal: refusal, received: arrival))
                 continue
             case .none: continue
             }
             fetched = nil  // (a spooled message's bytes are not held meanwhile)
-            let candidate = await examine(input, reference: reference, context: context, now: now, received: arrival)
-            if let spooled { unlink(spooled) }
-            if let candidate { candidates.append(candidate) }
+            if let candidate = await examine(input, reference: reference, context: context, now: now, received: arrival) {
+                candidates.append(candidate)
+            }
         }
         return candidates
     }
 
     enum Fetched {
         case bytes([UInt8])
-        /// A large message the drop keeps as a file: read from it in pieces, never held whole.
-        case file(String)
+        /// A large message the drop keeps as a file (open): read from it in pieces, never held whole.
+        case file(MessageFile)
         case refused(String)
     }
 
@@ -63,7 +62,16 @@ extension SyncEngine {
             return .refused("the message is \(size) bytes, more than [mail] max_message_bytes = \(limit); it was not read")
         }
         if streaming, let size = reference.size, size >= UInt64(MessageDecoder.streamingSize), let path = drop.file(of: reference) {
-            return .file(path)
+            do {
+                return .file(try MessageFile(path: path))
+            } catch {
+                // Gone meanwhile (another run settled it), or unreadable: as when its bytes are read.
+                if !FileManager.default.fileExists(atPath: path) {
+                    logger.notice("message vanished before it was read", metadata: ["message": "\(Text.printable(reference.id))"])
+                    return nil
+                }
+                throw .mail(MailDropError(.unavailable, "\(path) cannot be read: \(error.reason)"))
+            }
         }
         do {
             let bytes = try await drop.fetch(reference)
@@ -80,9 +88,10 @@ extension SyncEngine {
         }
     }
 
-    /// `bytes` in a private temporary file (removed once the message is open: its descriptor keeps
-    /// it readable); nil when none can be written, and the bytes are then held.
-    static func spool(_ bytes: [UInt8]) -> String? {
+    /// `bytes` in a private temporary file, open, and already removed (its descriptor keeps it
+    /// readable, and nothing is left behind whatever becomes of the run); nil when none can be
+    /// written, and the bytes are then held.
+    static func spool(_ bytes: [UInt8]) -> MessageFile? {
         let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array((directory + "/bridgehead-message-XXXXXX").utf8CString)
         let descriptor = mkstemp(&template)
@@ -99,17 +108,15 @@ extension SyncEngine {
             }
             return true
         }
-        guard complete else {
-            unlink(path)
-            return nil
-        }
-        return path
+        let file = complete ? try? MessageFile(path: path) : nil
+        unlink(path)
+        return file
     }
 
     /// A message as read from the drop: its bytes, or the file of a large one.
     enum Input {
         case bytes([UInt8])
-        case file(String)
+        case file(MessageFile)
     }
 
     /// The message as a candidate of the run; nil for a request that `publish` answers (a site that
@@ -122,8 +129,8 @@ extension SyncEngine {
             switch input {
             case .bytes(let bytes):
                 decoded = try await context.decoder.decode(bytes, at: now)
-            case .file(let path):
-                streamed = try await context.decoder.decode(file: path, at: now)
+            case .file(let file):
+                streamed = try await context.decoder.decode(file: file, at: now)
                 decoded = streamed!.decoded
             }
         } catch .otherKind(let kind) where kind == ReplicationMessage.Kind.request.rawValue {

@@ -107,7 +107,7 @@ extension SyncEngine {
             let input: Input
             switch try await fetch(reference, from: folder, streaming: true) {
             case .some(.bytes(let read)): input = .bytes(read)
-            case .some(.file(let path)): input = .file(path)
+            case .some(.file(let file)): input = .file(file)
             case .some(.refused(let refusal)):
                 result.append(QuarantinedMessage(id: reference.id, reason: refusal))
                 continue
@@ -124,8 +124,8 @@ extension SyncEngine {
                 switch input {
                 case .bytes(let bytes):
                     headers = (try? MIMEParser.parse(bytes)).map { ($0.header, ($0.parts.first ?? $0).header) }
-                case .file(let path):
-                    headers = (try? MessageLayout.scan(MessageFile(path: path))).map {
+                case .file(let file):
+                    headers = (try? MessageLayout.scan(file)).map {
                         ($0.header.header, ($0.parts.first?.header ?? $0.header).header)
                     }
                 }

@@ -84,6 +84,22 @@ struct PlannerFullTests {
         #expect(refused?.contains("record \(Self.many + 3): cn=X,ou=people") == true, "\(refused ?? "accepted")")
     }
 
+    /// A reference to an entry that exists now but that the message leaves out (so the plan deletes
+    /// it) would dangle once applied: refused.
+    @Test func aReferenceToWhatTheMessageLeavesOutIsRefused() async throws {
+        let setup = try Self.setup()
+        let ldif =
+            "dn: cn=Alice,ou=SiteA,o=Org\nobjectClass: inetOrgPerson\ncn: Alice\nsn: Anders\nmail: alice@site-a.example.com\n\n"
+            + "dn: cn=Team,ou=SiteA,o=Org\nobjectClass: groupOfNames\ncn: Team\nmember: cn=Bob,ou=SiteA,o=Org\n\n"
+        let reason = await PlannerTests.refusal(setup, try PlannerTests.message(ldif, kind: .full))
+        #expect(
+            reason?.contains("record 2: member") == true && reason?.contains("does not list (it would be deleted)") == true, "\(reason ?? "accepted")"
+        )
+        // Listed, Bob stays, and the reference is fine.
+        let listed = ldif + "dn: cn=Bob,ou=SiteA,o=Org\nobjectClass: inetOrgPerson\ncn: Bob\nsn: Baker\nmail: bob@site-a.example.com\n\n"
+        #expect(await PlannerTests.refusal(setup, try PlannerTests.message(listed, kind: .full)) == nil)
+    }
+
     /// Deletes past the source's threshold wait for an operator, however the records were batched.
     @Test func theDeleteThresholdCountsWhatTheWholeMessageLeavesOut() async throws {
         let setup = try Self.setup()
@@ -93,7 +109,9 @@ struct PlannerFullTests {
         }
         setup.view.commit(plan)  // (as a run does after each message)
         // Only the first 2,000 people listed: 500 of what the source owns would go (Bob went with the first).
-        let shorter = Self.ldif.components(separatedBy: "dn: cn=p2000,")[0]
+        // (The team names p0 now: naming one the message leaves out is refused before any threshold.)
+        let shorter = Self.ldif.components(separatedBy: "dn: cn=p2000,")[0].replacingOccurrences(
+            of: "member: cn=p\(Self.many - 1),", with: "member: cn=p0,")
         do {
             _ = try await setup.planner.plan(PlannerTests.message(shorter, kind: .full))
             Issue.record("planned")

@@ -102,6 +102,12 @@ struct SyncCommand: AsyncParsableCommand {
         defer { lock?.release() }
         // SIGTERM (systemctl stop, a cron timeout) and SIGINT end the run between two steps: exit 75.
         let stop = StopRequest.onSignals()
+        // A large message waits for its turn as an open file: room for many (the soft limit is often 1,024).
+        var files = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < min(files.rlim_max, 65_536) {
+            files.rlim_cur = min(files.rlim_max, 65_536)
+            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files)
+        }
         if watch {
             try await watchLoop(configuration, logger: logger, stop: stop)
             return
