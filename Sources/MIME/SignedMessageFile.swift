@@ -20,6 +20,32 @@ public final class MessageFile: @unchecked Sendable {
         size = Int(status.st_size)
     }
 
+    /// `bytes` in a file of their own in `directory` that is removed at once (the descriptor keeps it
+    /// readable, and nothing is left behind whatever becomes of the process): a message held on disk,
+    /// not in memory.
+    public init(spooling bytes: [UInt8], in directory: String) throws(MIMEError) {
+        var template = Array((directory + "/bridgehead-message-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw MIMEError(.structure, offset: 0, line: 1, reason: "cannot create a file in \(directory): \(Self.lastError)")
+        }
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        unlink(path)
+        self.descriptor = descriptor
+        size = bytes.count
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                let reason = Self.lastError
+                close(descriptor)
+                throw MIMEError(.structure, offset: written, line: 0, reason: "cannot write \(path): \(reason)")
+            }
+            written += count
+        }
+    }
+
     deinit { close(descriptor) }
 
     private static var lastError: String { String(cString: strerror(errno)) }

@@ -39,12 +39,17 @@ public struct StreamedMessage: Sendable {
             reader = LDIFReader(source: source)
         }
 
-        /// The next record; nil after the last (once the file was found unchanged).
-        public func next() throws -> LDIFRecord? {
+        /// The next record; nil after the last (once the file was found unchanged). The file was
+        /// verified whole, so what no longer reads or parses was changed since.
+        public func next() throws(DecodeError) -> LDIFRecord? {
             guard !finished else { return nil }
-            if let record = try reader.next() { return record }
-            try source.drain()
-            guard source.digest == message.digest, source.headerMatches else { throw DecodeError.mime(StreamedMessage.changed(message.file)) }
+            do {
+                if let record = try reader.next() { return record }
+                try source.drain()
+            } catch {
+                throw .mime(StreamedMessage.changed(message.file, "\(error)"))
+            }
+            guard source.digest == message.digest, source.headerMatches else { throw .mime(StreamedMessage.changed(message.file)) }
             finished = true  // (only once the file was found unchanged: a failed check fails again)
             return nil
         }
@@ -54,19 +59,13 @@ public struct StreamedMessage: Sendable {
     public func message() throws(DecodeError) -> ReplicationMessage {
         var message = decoded.message
         message.records.reserveCapacity(recordCount)
-        do {
-            try forEachRecord { message.records.append($0) }
-        } catch let error as DecodeError {
-            throw error
-        } catch {
-            // The file was verified whole: what no longer parses was changed since.
-            throw .mime(MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read (\(error)); decode it again"))
-        }
+        let reader = records()
+        while let record = try reader.next() { message.records.append(record) }
         return message
     }
 
-    static func changed(_ file: MessageFile) -> MIMEError {
-        MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read; decode it again")
+    static func changed(_ file: MessageFile, _ what: String? = nil) -> MIMEError {
+        MIMEError(.structure, offset: 0, line: 0, reason: "\(file.path) changed while it was read\(what.map { " (\($0))" } ?? ""); decode it again")
     }
 }
 

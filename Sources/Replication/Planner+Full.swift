@@ -124,10 +124,6 @@ extension Planner {
             }
             first += batch.count
         }
-        // Every reference names an entry the message lists, or one that exists.
-        let unlisted = targets.filter { !listed.contains($0.key) }.values.sorted { $0.number < $1.number }
-        try await checkExist(unlisted)
-
         // What the source owns and the message no longer lists: deleted, children first.
         for key in listed { owned.digests.removeValue(forKey: key) }
         var gone: [Entry] = []
@@ -142,13 +138,10 @@ extension Planner {
             gone = loaded.values.compactMap { $0 }.filter { Self.owner(of: $0) == source }
             gone.sort { ($0.dn.rdns.count, $0.dn.normalized) > ($1.dn.rdns.count, $1.dn.normalized) }
         }
-        // Nor one this plan deletes: what exists now but the message leaves out.
-        let goneKeys = Set(gone.map(\.dn.normalized))
-        if let (number, reference) = unlisted.first(where: { goneKeys.contains($0.reference.target.normalized) }) {
-            throw .refused(
-                "record \(number): \(reference.attribute) '\(reference.original)' resolves to \(reference.target) (\(reference.via)), "
-                    + "which this full message does not list (it would be deleted)")
-        }
+        // Every reference names an entry the message lists, or one that exists and that this plan
+        // does not delete.
+        let unlisted = targets.filter { !listed.contains($0.key) }.values.sorted { $0.number < $1.number }
+        try await checkExist(unlisted, deleted: Set(gone.map(\.dn.normalized)))
         let deletes = gone.map { ChangeRecord(dn: $0.dn, change: .delete) }
         try check(deletes, Dictionary(uniqueKeysWithValues: gone.map { ($0.dn.normalized, Entry?.some($0)) }))
 

@@ -191,8 +191,9 @@ public struct Planner: Sendable {
         try await checkExist(targets.filter { !created.contains($0.reference.target.normalized) })
     }
 
-    /// Each reference's target exists in the directory (or as the run's earlier messages left it).
-    func checkExist(_ targets: [(number: Int, reference: ResolvedReference)]) async throws(PlanError) {
+    /// Each reference's target exists in the directory (or as the run's earlier messages left it),
+    /// and is not among the entries the plan deletes (`deleted`, by normalised DN).
+    func checkExist(_ targets: [(number: Int, reference: ResolvedReference)], deleted: Set<String> = []) async throws(PlanError) {
         guard !targets.isEmpty else { return }
         let known: [String: Entry?]
         do {
@@ -200,10 +201,18 @@ public struct Planner: Sendable {
         } catch {
             throw .directory(error)
         }
-        for (number, reference) in targets where (known[reference.target.normalized] ?? nil) == nil {
+        for (number, reference) in targets {
+            let key = reference.target.normalized
+            let why: String
+            if deleted.contains(key) {
+                why = "which this full message does not list (it would be deleted)"
+            } else if (known[key] ?? nil) == nil {
+                why = "which does not exist here"
+            } else {
+                continue
+            }
             throw .refused(
-                "record \(number): \(reference.attribute) '\(reference.original)' resolves to \(reference.target) (\(reference.via)), "
-                    + "which does not exist here")
+                "record \(number): \(reference.attribute) '\(reference.original)' resolves to \(reference.target) (\(reference.via)), " + why)
         }
     }
 

@@ -26,13 +26,13 @@ extension SyncEngine {
             var fetched = try await fetch(reference, from: drop, streaming: true)
             let input: Input
             switch fetched {
-            case .some(.bytes(let bytes)):
+            case .some(.message(.bytes(let bytes))) where bytes.count >= MessageDecoder.streamingSize:
                 // A large message from a drop without files (IMAP) is spooled, and read from there
                 // at its turn: the run holds one message's records at a time, not every message.
-                let spooled = bytes.count >= MessageDecoder.streamingSize ? Self.spool(bytes) : nil
-                input = spooled.map(Input.file) ?? .bytes(bytes)
-            case .some(.file(let file)):
-                input = .file(file)
+                let directory = FileManager.default.temporaryDirectory.path
+                input = (try? MessageFile(spooling: bytes, in: directory)).map(Input.file) ?? .bytes(bytes)
+            case .some(.message(let message)):
+                input = message
             case .some(.refused(let refusal)):
                 candidates.append(Candidate(reference: reference, decoded: nil, refusal: refusal, received: arrival))
                 continue
@@ -47,9 +47,7 @@ extension SyncEngine {
     }
 
     enum Fetched {
-        case bytes([UInt8])
-        /// A large message the drop keeps as a file (open): read from it in pieces, never held whole.
-        case file(MessageFile)
+        case message(Input)
         case refused(String)
     }
 
@@ -63,7 +61,7 @@ extension SyncEngine {
         }
         if streaming, let size = reference.size, size >= UInt64(MessageDecoder.streamingSize), let path = drop.file(of: reference) {
             do {
-                return .file(try MessageFile(path: path))
+                return .message(.file(try MessageFile(path: path)))
             } catch {
                 // Gone meanwhile (another run settled it), or unreadable: as when its bytes are read.
                 if !FileManager.default.fileExists(atPath: path) {
@@ -78,7 +76,7 @@ extension SyncEngine {
             guard bytes.count <= limit else {
                 return .refused("the message is \(bytes.count) bytes, more than [mail] max_message_bytes = \(limit)")
             }
-            return .bytes(bytes)
+            return .message(.bytes(bytes))
         } catch {
             if error.kind == .vanished {
                 logger.notice("message vanished before it was read", metadata: ["message": "\(Text.printable(reference.id))"])
@@ -88,32 +86,7 @@ extension SyncEngine {
         }
     }
 
-    /// `bytes` in a private temporary file, open, and already removed (its descriptor keeps it
-    /// readable, and nothing is left behind whatever becomes of the run); nil when none can be
-    /// written, and the bytes are then held.
-    static func spool(_ bytes: [UInt8]) -> MessageFile? {
-        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((directory + "/bridgehead-message-XXXXXX").utf8CString)
-        let descriptor = mkstemp(&template)
-        guard descriptor >= 0 else { return nil }
-        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { close(descriptor) }
-        var written = 0
-        let complete = bytes.withUnsafeBytes { buffer -> Bool in
-            while written < buffer.count {
-                let count = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return false }
-                written += count
-            }
-            return true
-        }
-        let file = complete ? try? MessageFile(path: path) : nil
-        unlink(path)
-        return file
-    }
-
-    /// A message as read from the drop: its bytes, or the file of a large one.
+    /// A message as read from the drop: its bytes, or the (open) file of a large one.
     enum Input {
         case bytes([UInt8])
         case file(MessageFile)

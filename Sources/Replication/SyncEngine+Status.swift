@@ -106,8 +106,7 @@ extension SyncEngine {
         for reference in references {
             let input: Input
             switch try await fetch(reference, from: folder, streaming: true) {
-            case .some(.bytes(let read)): input = .bytes(read)
-            case .some(.file(let file)): input = .file(file)
+            case .some(.message(let message)): input = message
             case .some(.refused(let refusal)):
                 result.append(QuarantinedMessage(id: reference.id, reason: refusal))
                 continue
