@@ -182,29 +182,34 @@ private func takeSearchMessage(
 
 /// Copies one SearchResultEntry out of libldap, values as bytes.
 private func entry(_ ld: OpaquePointer, _ message: OpaquePointer, operation: String) throws(LDAPError) -> Entry {
-    let dnText = takeString(ldap_get_dn(ld, message))
+    // One pass over the entry's BER, as ldapsearch reads it (ldap_get_values_len would scan the
+    // entry again from its start for every attribute).
+    var ber: OpaquePointer?
+    defer { if let ber { ber_free(ber, 0) } }
+    var name = berval()
+    guard ldap_get_dn_ber(ld, message, &ber, &name) == LDAP_SUCCESS else {
+        throw LDAPError(code: .decodingError, diagnosticMessage: "the server's entry cannot be read", operation: operation)
+    }
+    let dnText = String(decoding: bytes(of: name), as: UTF8.self)
     guard let dn = DN(dnText) else {
         throw LDAPError(code: .invalidDNSyntax, diagnosticMessage: "server returned an unparsable DN '\(dnText)'", operation: operation)
     }
     var attributes: [Attribute] = []
-    var ber: OpaquePointer?
-    var name = ldap_first_attribute(ld, message, &ber)
-    while let current = name {
-        let description = String(cString: current)
-        var values: [[UInt8]] = []
-        if let list = ldap_get_values_len(ld, message, current) {
+    var values: UnsafeMutablePointer<berval>?
+    while ldap_get_attribute_ber(ld, message, ber, &name, &values) == LDAP_SUCCESS, name.bv_val != nil {
+        let description = String(decoding: bytes(of: name), as: UTF8.self)
+        var collected: [[UInt8]] = []
+        if let values {
             var index = 0
-            while let value = list[index] {
-                values.append(bytes(of: value.pointee))
+            while values[index].bv_val != nil {
+                collected.append(bytes(of: values[index]))
                 index += 1
             }
-            ldap_value_free_len(list)
+            ber_memfree(values)
         }
-        ldap_memfree(current)
-        attributes.append(Attribute(AttributeDescription(description) ?? AttributeDescription(type: description), values: values))
-        name = ldap_next_attribute(ld, message, ber)
+        values = nil
+        attributes.append(Attribute(AttributeDescription(description) ?? AttributeDescription(type: description), values: collected))
     }
-    if let ber { ber_free(ber, 0) }
     return Entry(dn: dn, attributes: attributes)
 }
 

@@ -32,6 +32,7 @@ public struct ResultCode: RawRepresentable, Hashable, Sendable {
     public static let noOperation = ResultCode(rawValue: 0x410E)  // OpenLDAP's No-Op answer, 16654
     public static let serverDown = ResultCode(rawValue: -1)
     public static let localError = ResultCode(rawValue: -2)
+    public static let decodingError = ResultCode(rawValue: -4)
     public static let timeout = ResultCode(rawValue: -5)
     public static let parameterError = ResultCode(rawValue: -9)
     public static let connectError = ResultCode(rawValue: -11)

@@ -60,6 +60,7 @@ extension Planner {
     }
 
     func planFull(_ batches: RecordBatches) async throws(PlanError) -> MessagePlan {
+        batches.prefetch(Self.fullBatch)  // (read while the owned entries are)
         var owned = try await ownedEntries()
         var listed: Set<String> = []
         var changes: [(depth: Int, number: Int, change: PlannedChange)] = []
@@ -69,7 +70,7 @@ extension Planner {
         var targets: [String: (number: Int, reference: ResolvedReference)] = [:]
         var first = 1
         while true {
-            let batch = try batches.next(Self.fullBatch)
+            let batch = try await batches.next(Self.fullBatch)
             if batch.isEmpty { break }
             let translation = try await translate(batch, first: first)
             let (records, references) = (translation.records, translation.references)
@@ -98,7 +99,7 @@ extension Planner {
             }
             for (key, entry) in live { owners[key] = entry.map { .some(Self.owner(of: $0)) } ?? nil }
             // Where the records write and whose entries (what they write was judged in `translate`).
-            let violations = policy.check(records, owners: owners, schema: schema, content: false, first: first)
+            let violations = policy.check(records, owners: owners, schema: schema, judging: .placement, first: first)
             if !violations.isEmpty { throw .refused(Self.summary(violations)) }
             for (index, desired) in pending {
                 let record = records[index]

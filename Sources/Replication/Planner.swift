@@ -92,7 +92,7 @@ public struct Planner: Sendable {
         }
         // What the records write (attributes, object classes, values) is judged before anything is
         // looked up for them; where they write and whose entries, once their DNs are ours.
-        let violations = policy.check(records, owners: [:], schema: schema, first: first).filter { $0.kind.isAboutContent }
+        let violations = policy.check(records, schema: schema, judging: .content, first: first)
         if !violations.isEmpty { throw .refused(Self.summary(violations)) }
         // Every DN-valued value, resolved in one go (one directory search for all the addresses).
         var wanted: [String] = []
@@ -260,7 +260,7 @@ public struct Planner: Sendable {
             }
         }
         // What the records write was judged before anything was resolved (`translate`).
-        let violations = policy.check(records, owners: owners, schema: schema, content: false, first: first)
+        let violations = policy.check(records, owners: owners, schema: schema, judging: .placement, first: first)
         if let threshold = violations.first(where: { $0.kind == .deleteThreshold }) { throw .overThreshold(threshold.reason) }
         if !violations.isEmpty { throw .refused(Self.summary(violations)) }
     }

@@ -24,7 +24,10 @@ struct SchemaNames: Sendable {
 
     /// The object class's name in the schema.
     func objectClass(_ value: [UInt8]) throws(Unknown) -> [UInt8] {
-        let name = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let text = String(decoding: value, as: UTF8.self)
+        // (Most values are plain ASCII without spaces around: nothing to trim, and trimming costs.)
+        let plain = value.allSatisfy { $0 < 0x80 } && value.first != 0x20 && value.last != 0x20 && value.first != 0x09 && value.last != 0x09
+        let name = plain ? text : text.trimmingCharacters(in: .whitespaces)
         guard let definition = schema.objectClass(name) else {
             throw Unknown(description: "object class '\(Self.shown(name))' is not in the server's schema")
         }

@@ -59,15 +59,23 @@ public struct SourcePolicy: Sendable {
     public struct Violation: Sendable, Hashable, CustomStringConvertible {
         public enum Kind: String, Sendable, Hashable {
             case outOfScope, notOwned, attribute, objectClass, value, deleteThreshold
-
-            /// About what a record writes, not where or whose: judged from the record alone.
-            public var isAboutContent: Bool { self == .attribute || self == .objectClass || self == .value }
         }
         public var kind: Kind
         /// 1-based position of the record in the message; 0 for the message as a whole.
         public var record: Int
         public var reason: String
         public var description: String { record > 0 ? "record \(record): \(reason)" : reason }
+    }
+
+    /// What a check judges.
+    public struct Aspects: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// What the records write: attributes, object classes, values.
+        public static let content = Aspects(rawValue: 1)
+        /// Where they write (the source's subtrees), whose entries, and how many deletes.
+        public static let placement = Aspects(rawValue: 2)
+        public static let all: Aspects = [.content, .placement]
     }
 
     /// Attributes the agent itself maintains; a source never writes them.
@@ -77,26 +85,29 @@ public struct SourcePolicy: Sendable {
     /// for each existing entry the records touch (by normalised DN), the source recorded as its owner
     /// (nil: not created by any source).
     ///
-    /// `content: false` leaves out what the records write (attributes, object classes, values) but
-    /// their naming attributes, for records whose content was checked before (the planner checks it
-    /// before it resolves anything, then where and whose once the DNs are ours).
+    /// `judging` says what is checked: the planner judges `.content` before it resolves anything
+    /// (the DNs are still the source's, so where they write means nothing yet), then `.placement`
+    /// once the DNs are ours; placement still checks a record's naming attributes (a naming rule may
+    /// give the entry another RDN).
     public func check(
-        _ records: [ChangeRecord], owners: [String: String?], schema: Subschema? = nil, content: Bool = true, first: Int = 1
+        _ records: [ChangeRecord], owners: [String: String?] = [:], schema: Subschema? = nil, judging aspects: Aspects = .all, first: Int = 1
     ) -> [Violation] {
+        let content = aspects.contains(.content)
+        let placement = aspects.contains(.placement)
         let names = schema.map(SchemaNames.init)
         var memo = Verdicts()
         var violations: [Violation] = []
         var deletes = 0
         for (offset, record) in records.enumerated() {
             let number = offset + first
-            for target in [record.dn, record.renamedDN] {
+            for target in [record.dn, record.renamedDN] where placement {
                 guard let target, !subtrees.contains(where: { target.isWithin($0) }) else { continue }
                 violations.append(Violation(kind: .outOfScope, record: number, reason: "\(target) is outside the subtrees of \(source)"))
             }
             switch record.change {
             case .add(let attributes):
                 // Adding an entry this source already owns is a replay: the planner makes it a modify.
-                if let owner = owners[record.dn.normalized], owner != source {
+                if placement, let owner = owners[record.dn.normalized], owner != source {
                     violations.append(
                         Violation(kind: .notOwned, record: number, reason: "\(record.dn) already exists" + (owner.map { " (owned by \($0))" } ?? "")))
                 }
@@ -109,7 +120,7 @@ public struct SourcePolicy: Sendable {
                     violations += written(AttributeDescription(type: ava.type), [ava.value], number, names, &memo)
                 }
             case .modify(let modifications):
-                violations += ownership(record.dn, number, owners)
+                if placement { violations += ownership(record.dn, number, owners) }
                 guard content else { continue }
                 for modification in modifications {
                     // A delete removes values: only the type matters, not what the values would be.
@@ -117,9 +128,9 @@ public struct SourcePolicy: Sendable {
                 }
             case .delete:
                 deletes += 1
-                violations += ownership(record.dn, number, owners)
+                if placement { violations += ownership(record.dn, number, owners) }
             case .modifyDN(let newRDN, _, _):
-                violations += ownership(record.dn, number, owners)
+                if placement { violations += ownership(record.dn, number, owners) }
                 guard content else { continue }
                 // The new RDN's values are written into the entry: each of its types is checked.
                 for attribute in newRDN.attributes {
@@ -127,7 +138,7 @@ public struct SourcePolicy: Sendable {
                 }
             }
         }
-        if let maxDeletes, deletes > maxDeletes {
+        if placement, let maxDeletes, deletes > maxDeletes {
             violations.append(
                 Violation(
                     kind: .deleteThreshold, record: 0,

@@ -1,8 +1,11 @@
 import Config
+import Foundation
 import LDAPModel
 import LDIF
 import MessageFormat
 import Replication
+import SMIME
+import TestSupport
 import Testing
 
 /// Full messages longer than the planner's batch: planned a batch at a time against digests of what
@@ -121,6 +124,45 @@ struct PlannerFullTests {
                 return
             }
             #expect(reason.contains("500 deletes"), "\(reason)")
+        }
+    }
+
+    /// From a large message's file the records come a batch ahead of the planner (read on another
+    /// thread while it plans the batch before): the same plan as from the records held. A file
+    /// changed after its check refuses the plan, whichever batch holds the change.
+    @Test func fromItsFileTheSamePlanAndAChangedFileIsRefused() async throws {
+        let pki = try TestPKI()
+        let entity =
+            "Content-Type: application/ldif; charset=utf-8\r\nBridgehead-Format: 1\r\nBridgehead-Source: site-a\r\n"
+            + "Bridgehead-Sequence: 1\r\nBridgehead-Kind: full\r\n\r\nversion: 1\r\n\r\n"
+            + Self.ldif.replacingOccurrences(of: "\n", with: "\r\n")
+        let input = pki.directory.appendingPathComponent("full-entity")
+        try Data(entity.utf8).write(to: input)
+        var bytes = try pki.openssl([
+            "cms", "-sign", "-in", input.path, "-signer", pki.path("rsa.pem"), "-inkey", pki.path("rsa.key"), "-binary", "-md", "sha256",
+            "-from", "dra@site-a.example.com", "-to", "dra@site-b.example.com", "-subject", "replication",
+        ]).stdoutBytes
+        let file = pki.directory.appendingPathComponent("full.eml")
+        try Data(bytes).write(to: file)
+        let decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: [pki.path("ca.pem")]))
+        let streamed = try await decoder.decode(file: file.path)
+        #expect(streamed.recordCount == Self.many + 2)
+
+        let held = try await Self.setup().planner.plan(PlannerTests.message(Self.ldif, kind: .full))
+        let read = try await Self.setup().planner.plan(streamed.decoded.message, records: RecordBatches(streamed))
+        #expect(PlannerTests.ldif(read) == PlannerTests.ldif(held) && read.unchanged == held.unchanged)
+
+        // The last person's sn, in the second batch (rewritten in place: the open file sees it).
+        let at = bytes.lastRange(of: Array("sn: S".utf8))!.upperBound - 1
+        bytes[at] = UInt8(ascii: "T")
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.write(contentsOf: Data(bytes))
+        try handle.close()
+        do {
+            _ = try await Self.setup().planner.plan(streamed.decoded.message, records: RecordBatches(streamed))
+            Issue.record("a changed file was planned")
+        } catch {
+            #expect("\(error)".contains("changed while it was read"), "\(error)")
         }
     }
 }

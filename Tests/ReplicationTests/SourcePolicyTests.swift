@@ -66,6 +66,41 @@ struct SourcePolicyTests {
         #expect(found.map(\.kind).contains(kind), "\(found)")
     }
 
+    /// The planner judges content before any DN is ours, placement after: each aspect alone leaves
+    /// the other out, except a record's naming attributes, which placement checks again.
+    @Test func oneAspectAloneLeavesTheOtherOut() throws {
+        let changes = try records(
+            """
+            dn: cn=x,ou=site-b,dc=example,dc=com
+            changetype: add
+            objectClass: person
+            cn: x
+            sn: X
+            userPassword: secret
+
+            dn: cn=theirs,ou=site-a,dc=example,dc=com
+            changetype: delete
+
+            dn: cn=a,ou=site-a,dc=example,dc=com
+            changetype: delete
+
+            dn: cn=b,ou=site-a,dc=example,dc=com
+            changetype: delete
+
+            dn: userPassword=named,ou=site-a,dc=example,dc=com
+            changetype: add
+            objectClass: person
+            cn: named
+            sn: N
+
+            """)
+        let kinds = { (aspects: SourcePolicy.Aspects) in Set(policy.check(changes, owners: owners, judging: aspects).map(\.kind)) }
+        #expect(kinds(.content) == [.attribute])
+        #expect(kinds(.placement) == [.outOfScope, .notOwned, .deleteThreshold, .attribute])
+        #expect(policy.check(changes, owners: owners, judging: .placement).filter { $0.kind == .attribute }.map(\.record) == [5])
+        #expect(kinds(.all) == kinds(.content).union(kinds(.placement)))
+    }
+
     @Test func addingAnEntryTheSourceAlreadyOwnsIsAReplayNotAViolation() throws {
         // A run that stopped after the add and before its state update sends it again: the planner
         // makes it a modify (or nothing), so the policy lets it through.
