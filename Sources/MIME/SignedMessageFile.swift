@@ -5,7 +5,8 @@
 /// A message file read region by region (pread), never whole.
 public final class MessageFile: @unchecked Sendable {
     public let path: String
-    public let size: Int
+    /// (Grows with `append`.)
+    public private(set) var size: Int
     private let descriptor: Int32
 
     public init(path: String) throws(MIMEError) {
@@ -32,18 +33,23 @@ public final class MessageFile: @unchecked Sendable {
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         unlink(path)
         self.descriptor = descriptor
-        size = bytes.count
+        size = 0
+        _ = try append(bytes)
+    }
+
+    /// Writes `bytes` at the end of a spooled file; returns where they lie. (Not while another
+    /// thread uses the file.)
+    public func append(_ bytes: [UInt8]) throws(MIMEError) -> Range<Int> {
+        let start = size
         var written = 0
         while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
+            let count = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + written, bytes.count - written, off_t(start + written)) }
             if count < 0, errno == EINTR { continue }
-            guard count > 0 else {
-                let reason = Self.lastError
-                close(descriptor)
-                throw MIMEError(.structure, offset: written, line: 0, reason: "cannot write \(path): \(reason)")
-            }
+            guard count > 0 else { throw MIMEError(.structure, offset: start + written, line: 0, reason: "cannot write \(path): \(Self.lastError)") }
             written += count
         }
+        size += bytes.count
+        return start..<size
     }
 
     deinit { close(descriptor) }

@@ -63,6 +63,9 @@ public final class DirectoryView: @unchecked Sendable {
     /// Records what a planned message leaves behind: the messages planned after it see the directory
     /// as it left it (in a dry run too, where nothing was written).
     public func commit(_ plan: MessagePlan) {
+        // A plan too large to hold kept no effects; only a real run spills one, and it was applied:
+        // what the view knows is read again from the directory.
+        if plan.changes.isSpilled { return forget() }
         lock.withLock {
             for (key, value) in plan.effects {
                 entries[key] = .some(value)

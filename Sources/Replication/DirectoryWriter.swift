@@ -187,19 +187,30 @@ public struct DirectoryWriter: Sendable {
     /// cannot be applied all at once, so that a refusal in a later step is found while nothing is applied.
     /// Indexes in the refusal count in `records`.
     public func precheck(_ records: [ChangeRecord], after earlier: [ChangeRecord]) async throws(LDAPError) -> Refusal? {
-        var planned = PlannedSoFar()
-        for record in earlier { planned.note(record) }
-        var checked: [Int] = []
-        for (index, record) in records.enumerated() {
-            if !planned.affects(record) { checked.append(index) }
-            planned.note(record)
+        var check = Precheck(self, after: earlier)
+        return try await check.next(records)
+    }
+
+    /// `precheck` over records that come a part at a time (a plan read back from its file): what the
+    /// parts before touched, added and deleted is remembered for the parts after.
+    public struct Precheck {
+        let writer: DirectoryWriter
+        private var planned = PlannedSoFar()
+        /// Positions count from the first record after `earlier`; earlier ones are negative.
+        private var position: Int
+        private var deletedAt: [String: Int] = [:]
+        private var addedBelow: [String: [(position: Int, dn: DN)]] = [:]  // by parent
+
+        public init(_ writer: DirectoryWriter, after earlier: [ChangeRecord]) {
+            self.writer = writer
+            position = -earlier.count
+            for record in earlier {
+                planned.note(record)
+                remember(record)
+            }
         }
-        // A delete is refused when the entry still has children; children the records delete before it
-        // do not count, children they add or move there before it do.
-        let all = earlier + records
-        var deletedAt: [String: Int] = [:]  // position in `all`
-        var addedBelow: [String: [(position: Int, dn: DN)]] = [:]  // by parent
-        for (position, record) in all.enumerated() {
+
+        private mutating func remember(_ record: ChangeRecord) {
             switch record.change {
             case .delete: deletedAt[record.dn.normalized] = position
             case .add:
@@ -211,31 +222,47 @@ public struct DirectoryWriter: Sendable {
                 }
             case .modify: break
             }
+            position += 1
         }
-        let deletes = checked.filter { if case .delete = records[$0].change { true } else { false } }
-        let others = checked.filter { if case .delete = records[$0].change { false } else { true } }
-        if !deletes.isEmpty {
-            let children = try await connection.children(deletes.map { records[$0].dn })
-            for (index, below) in zip(deletes, children) {
-                let dn = records[index].dn
-                let position = deletedAt[dn.normalized] ?? 0
-                let added = (addedBelow[dn.normalized] ?? []).filter { $0.position < position }.map(\.dn)
-                guard (below + added).contains(where: { (deletedAt[$0.normalized] ?? Int.max) > position }) else { continue }
-                let error = LDAPError(
-                    code: ResultCode(rawValue: 66), diagnosticMessage: "entries below it remain", operation: records[index].summary)
-                return Refusal(index: index, error: error)
+
+        /// The server's objection to the first of the next `records` (its index counts from the
+        /// first record of the first part); nil when it has none. A delete is refused when entries
+        /// would remain below it: children deleted before it do not count, children added or moved
+        /// there before it do (children deleted in a later part would be deleted after it).
+        public mutating func next(_ records: [ChangeRecord]) async throws(LDAPError) -> Refusal? {
+            let first = position
+            var checked: [Int] = []
+            for (index, record) in records.enumerated() {
+                if !planned.affects(record) { checked.append(index) }
+                planned.note(record)
+                remember(record)
             }
+            let deletes = checked.filter { if case .delete = records[$0].change { true } else { false } }
+            let others = checked.filter { if case .delete = records[$0].change { false } else { true } }
+            let connection = writer.connection
+            if !deletes.isEmpty {
+                let children = try await connection.children(deletes.map { records[$0].dn })
+                for (index, below) in zip(deletes, children) {
+                    let dn = records[index].dn
+                    let at = first + index
+                    let added = (addedBelow[dn.normalized] ?? []).filter { $0.position < at }.map(\.dn)
+                    guard (below + added).contains(where: { (deletedAt[$0.normalized] ?? Int.max) > at }) else { continue }
+                    let error = LDAPError(
+                        code: ResultCode(rawValue: 66), diagnosticMessage: "entries below it remain", operation: records[index].summary)
+                    return Refusal(index: at, error: error)
+                }
+            }
+            // A record that would store an attribute its database has never stored is not checked: slapd's
+            // No-Op would corrupt the database (LDAPConnection.isSafeForNoOp).
+            var safe: [Int] = []
+            for index in others where try await connection.isSafeForNoOp(records[index]) { safe.append(index) }
+            guard !safe.isEmpty else { return nil }
+            let results = try await connection.pipeline(safe.map { records[$0] }, controls: [.noOp], window: 64)
+            for (index, result) in zip(safe, results) where result.code != .noOperation && result.code != .success {
+                return Refusal(index: first + index, error: result.error(records[index].summary))
+            }
+            return nil
         }
-        // A record that would store an attribute its database has never stored is not checked: slapd's
-        // No-Op would corrupt the database (LDAPConnection.isSafeForNoOp).
-        var safe: [Int] = []
-        for index in others where try await connection.isSafeForNoOp(records[index]) { safe.append(index) }
-        guard !safe.isEmpty else { return nil }
-        let results = try await connection.pipeline(safe.map { records[$0] }, controls: [.noOp], window: 64)
-        for (index, result) in zip(safe, results) where result.code != .noOperation && result.code != .success {
-            return Refusal(index: index, error: result.error(records[index].summary))
-        }
-        return nil
     }
 }
 

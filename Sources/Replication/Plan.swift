@@ -31,12 +31,13 @@ public struct PlannedChange: Sendable, Hashable {
 
 /// What applying one message changes: only effective operations, in the order to send them.
 public struct MessagePlan: Sendable {
-    public var changes: [PlannedChange]
+    public var changes: PlannedChanges
     /// Records (or content entries) that change nothing in the directory as it is.
     public var unchanged: Int
     /// The entries as the plan leaves them (by normalised DN; nil: deleted), for planning what follows.
+    /// A spilled plan keeps none (only a real run spills: the directory holds them once it is applied).
     var effects: [String: Entry?] = [:]
-    public var deletes: Int { changes.count { if case .delete = $0.record.change { true } else { false } } }
+    public var deletes: Int { changes.deletes }
 }
 
 /// Why a message cannot be applied as it is.

@@ -59,11 +59,71 @@ extension Planner {
         return digest
     }
 
+    /// The operations a full plan makes, held until their values pass `limit` bytes, then all
+    /// written to a spill file (the plan then keeps no effects: only a real run spills).
+    struct ChangeStore {
+        let limit: Int?
+        private(set) var held: [PlannedChange] = []
+        private var bytes = 0
+        private(set) var spill: PlanSpill?
+        private(set) var count = 0
+
+        init(limit: Int?) { self.limit = limit }
+
+        /// Keeps `change`; its index in the order kept.
+        mutating func add(_ change: PlannedChange) throws(PlanError) -> Int {
+            count += 1
+            if let spill {
+                try Self.write(change, to: spill)
+                return count - 1
+            }
+            held.append(change)
+            bytes += Self.size(change.record)
+            if let limit, bytes > limit {
+                let spill: PlanSpill
+                do {
+                    spill = try PlanSpill()
+                } catch {
+                    throw .refused("the plan is too large to hold and no temporary file can be made for it: \(error)")
+                }
+                for change in held { try Self.write(change, to: spill) }
+                held = []
+                self.spill = spill
+            }
+            return count - 1
+        }
+
+        /// The operations in the order of `indexes` (each index once).
+        func ordered(_ indexes: [Int]) -> PlannedChanges {
+            guard let spill else { return PlannedChanges(indexes.map { held[$0] }) }
+            spill.order(indexes)
+            return PlannedChanges(spill: spill, held: [])
+        }
+
+        private static func write(_ change: PlannedChange, to spill: PlanSpill) throws(PlanError) {
+            do {
+                _ = try spill.append(change)
+            } catch {
+                throw .refused("the plan is too large to hold and its temporary file cannot be written: \(error)")
+            }
+        }
+
+        /// The bytes of the values a record writes.
+        static func size(_ record: ChangeRecord) -> Int {
+            switch record.change {
+            case .add(let attributes): attributes.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+            case .modify(let modifications): modifications.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+            default: 0
+            }
+        }
+    }
+
     func planFull(_ batches: RecordBatches) async throws(PlanError) -> MessagePlan {
         batches.prefetch(Self.fullBatch)  // (read while the owned entries are)
         var owned = try await ownedEntries()
         var listed: Set<String> = []
-        var changes: [(depth: Int, number: Int, change: PlannedChange)] = []
+        var store = ChangeStore(limit: spillAbove)
+        var changes: [(depth: Int, number: Int, index: Int)] = []
         var changed: [String: Entry?] = [:]
         var unchanged = 0
         // Each entry the records refer to, once (with the first record that does).
@@ -110,18 +170,16 @@ extension Planner {
                         unchanged += 1
                         continue
                     }
-                    changes.append((record.dn.rdns.count, number, change))
-                    changed[key] = .some(applying(change.record, to: existing))
+                    changes.append((record.dn.rdns.count, number, try store.add(change)))
+                    if store.spill == nil { changed[key] = .some(applying(change.record, to: existing)) }
                 } else {
                     let entry = Entry(dn: record.dn, attributes: desired)
                     let values = entry.mergedAttributes.map { ValueChange(attribute: $0.description.description, added: $0.values, removed: []) }
-                    changes.append(
-                        (
-                            record.dn.rdns.count, number,
-                            PlannedChange(record: .add(entry), sourceRecord: number, values: values, references: references[index])
-                        ))
-                    changed[key] = .some(entry)
+                    let change = PlannedChange(record: .add(entry), sourceRecord: number, values: values, references: references[index])
+                    changes.append((record.dn.rdns.count, number, try store.add(change)))
+                    if store.spill == nil { changed[key] = .some(entry) }
                 }
+                if store.spill != nil { changed = [:] }
             }
             first += batch.count
         }
@@ -149,7 +207,7 @@ extension Planner {
         var plan = MessagePlan(changes: [], unchanged: unchanged)
         // Parents before children.
         changes.sort { ($0.depth, $0.number) < ($1.depth, $1.number) }
-        plan.changes = changes.map(\.change)
+        plan.changes = store.ordered(changes.map(\.index))
         for entry in gone {
             plan.changes.append(
                 PlannedChange(
@@ -158,7 +216,7 @@ extension Planner {
                     references: []))
             changed[entry.dn.normalized] = .some(nil)
         }
-        plan.effects = changed
+        plan.effects = store.spill == nil ? changed : [:]
         return plan
     }
 

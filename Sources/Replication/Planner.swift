@@ -17,6 +17,10 @@ public struct Planner: Sendable {
     public let view: DirectoryView
     let matcher: ValueMatcher
     let names: SchemaNames
+    /// A full plan whose operations write more than this many bytes of values is kept in a
+    /// temporary file, not in memory (nil: always held). Only a real run sets it: a spilled plan
+    /// keeps no effects for the messages after it, which a dry run needs.
+    public var spillAbove: Int?
 
     /// The auxiliary class and attribute that mark an entry as a source's.
     static let replicatedClass = BridgeheadSchema.replicated

@@ -30,6 +30,7 @@ extension SyncEngine {
     /// A refusal the server makes because it is busy or failing (`isTransient`) is thrown: the run
     /// stops with nothing settled, and the message is applied by a later run.
     func apply(_ plan: MessagePlan, advance: ChangeRecord, transactions: Bool, stop: StopRequest?) async throws(LDAPError) -> Applied {
+        if plan.changes.isSpilled { return try await applySpilled(plan, advance: advance, stop: stop) }
         let writer = DirectoryWriter(connection: connection, transactions: transactions)
         let records = plan.changes.map(\.record)
         let steps = writer.steps(records)
@@ -64,6 +65,52 @@ extension SyncEngine {
                 if refusal.error.isTransient { throw refusal.error }
                 return .refused(describeFailure(plan, records.count, refusal.error) + partly(done))
             }
+        }
+        return .applied
+    }
+
+    /// Operations of a spilled plan read back at a time.
+    static let spilledPart = 2_000
+
+    /// A plan too large to hold, read back from its file a part at a time, as `apply` applies a plan
+    /// without transactions (one too large to hold is too large for one transaction): every operation
+    /// after the first checked by the server first, part by part, nothing written; then each applied
+    /// alone and idempotently; then the state update.
+    private func applySpilled(_ plan: MessagePlan, advance: ChangeRecord, stop: StopRequest?) async throws(LDAPError) -> Applied {
+        let writer = DirectoryWriter(connection: connection, transactions: false)
+        let count = plan.changes.count
+        func part(_ start: Int) throws(LDAPError) -> [ChangeRecord] {
+            do {
+                return try plan.changes.changes(in: start..<min(start + Self.spilledPart, count)).map(\.record)
+            } catch {
+                throw LDAPError(code: .localError, diagnosticMessage: "\(error)", operation: "read the plan back")
+            }
+        }
+        var check = DirectoryWriter.Precheck(writer, after: try part(0).prefix(1).map { $0 })
+        for start in stride(from: 0, to: count, by: Self.spilledPart) {
+            let records = try part(start)
+            guard let refusal = try await check.next(start == 0 ? Array(records.dropFirst()) : records) else { continue }
+            if refusal.error.isTransient { throw refusal.error }
+            return .refused(
+                describeFailure(plan, 1 + refusal.index, refusal.error) + " (checked before anything was applied; nothing was)")
+        }
+        var done = 0
+        for start in stride(from: 0, to: count, by: Self.spilledPart) {
+            let records = try part(start)
+            for step in writer.steps(records) {
+                if let stop, stop.isRequested {
+                    return .stopped("\(stop.cause) arrived" + partly(done, stopped: true))
+                }
+                if let refusal = try await writer.apply(step, of: records).first {
+                    if refusal.error.isTransient { throw refusal.error }
+                    return .refused(describeFailure(plan, start + refusal.index, refusal.error) + partly(done))
+                }
+                done += step.range.count
+            }
+        }
+        if let refusal = try await writer.apply(.alone(0..<1), of: [advance]).first {
+            if refusal.error.isTransient { throw refusal.error }
+            return .refused(describeFailure(plan, count, refusal.error) + partly(done))
         }
         return .applied
     }

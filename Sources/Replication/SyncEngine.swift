@@ -96,11 +96,15 @@ public struct SyncEngine: Sendable {
         /// This agent's name in source claims, and how old another agent's claim must be to be taken over.
         let holder: String
         let claimTimeout: Double
+        /// Whether a plan too large to hold goes to a temporary file (a real run's; a dry run needs
+        /// every plan's effects for the messages after it).
+        let spillsPlans: Bool
 
         init(
             store: ReplicaStateStore, states: [String: ReplicaState], schema: Subschema, transactions: Bool, base: DN, view: DirectoryView,
-            decoder: MessageDecoder, configuration: Configuration
+            decoder: MessageDecoder, configuration: Configuration, spillsPlans: Bool
         ) {
+            self.spillsPlans = spillsPlans
             self.store = store
             self.states = states
             self.schema = schema
@@ -125,7 +129,9 @@ public struct SyncEngine: Sendable {
             let resolver =
                 resolver
                 ?? AddressResolver(directory: view.directory, base: base, attributes: configuration.resolve.attributes, naming: settings.naming)
-            return Planner(source: source, naming: settings.naming, policy: policy, schema: schema, resolver: resolver, view: view)
+            var planner = Planner(source: source, naming: settings.naming, policy: policy, schema: schema, resolver: resolver, view: view)
+            planner.spillAbove = spillsPlans ? configuration.agent.planMemory : nil
+            return planner
         }
     }
 
@@ -174,7 +180,7 @@ public struct SyncEngine: Sendable {
                 view: DirectoryView(directory: connection, addressAttributes: configuration.resolve.attributes),
                 decoder: MessageDecoder(
                     sources: verifiers, limits: MIMELimits(maxMessageSize: configuration.mail?.maxMessageBytes ?? MIMELimits.default.maxMessageSize)),
-                configuration: configuration)
+                configuration: configuration, spillsPlans: !dryRun)
         } catch let error as LDAPError {
             throw .ldap(error)
         } catch let error as SyncError {

@@ -182,7 +182,9 @@ struct SyncRun {
         switch outcome {
         case .applied:
             report.outcome = .applied
-            engine.logger.info("applied", metadata: ["source": "\(source)", "sequence": "\(message.sequence)", "changes": "\(plan.changes.count)"])
+            var metadata: Logger.Metadata = ["source": "\(source)", "sequence": "\(message.sequence)", "changes": "\(plan.changes.count)"]
+            if plan.changes.isSpilled { metadata["plan"] = "read back from a temporary file (more than [agent] plan_memory_mb)" }
+            engine.logger.info("applied", metadata: metadata)
             try await engine.settle(candidate.reference, .processed, dryRun: false)
             return true
         case .refused(let reason):

@@ -40,8 +40,10 @@ import Testing
 
         """
 
-    func run(imap: Bool) throws {
-        let world = try SyncEndToEndTests.World(imap: imap)
+    /// `spill`: the real run keeps the full message's plan in a temporary file (plan_memory_mb = 0),
+    /// applies it from there, and reaches what the dry run (which never spills) foretold.
+    func run(imap: Bool, spill: Bool = false) throws {
+        let world = try SyncEndToEndTests.World(imap: imap, agent: spill ? "plan_memory_mb = 0" : "")
         let full = try world.message(ldif: Self.fullLDIF(), source: "site-a", sequence: 1, signer: "rsa", kind: "full")
         #expect(full.count >= MessageDecoder.streamingSize, "\(full.count) bytes: large enough to be streamed")
         let delta = try world.message(ldif: Self.delta, source: "site-a", sequence: 2, signer: "rsa")
@@ -49,8 +51,9 @@ import Testing
 
         let dry = try world.sync(["--dry-run", "--format", "json"])
         #expect(dry.status == 0, "\(dry.stderr)")
-        let run = try world.sync(["--format", "json"])
+        let run = try world.sync(["--format", "json", "-v"])
         #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("read back from a temporary file") == spill, "\(run.stderr.suffix(2_000))")
         let foretold = try SyncEndToEndTests.report(dry)
         let done = try SyncEndToEndTests.report(run)
         #expect(done.messages.map(\.outcome) == ["applied", "applied"], "\(done.messages.map { "\($0.id) \($0.outcome) \($0.reason ?? "")" })")
@@ -76,7 +79,7 @@ import Testing
         #expect(spooled ?? [] == [], "no spooled file left behind")
     }
 
-    @Test func readFromItsFileInAMaildir() throws { try run(imap: false) }
+    @Test func readFromItsFileInAMaildir() throws { try run(imap: false, spill: true) }
 
     @Test func spooledFromIMAP() throws { try run(imap: true) }
 }

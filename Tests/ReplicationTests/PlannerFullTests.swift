@@ -165,4 +165,47 @@ struct PlannerFullTests {
             #expect("\(error)".contains("changed while it was read"), "\(error)")
         }
     }
+
+    /// A plan too large to hold (here: any, or past a kilobyte) is kept in a temporary file and read
+    /// back the same, operation for operation: adds, modifies with binary values and options,
+    /// references, the deletes after them.
+    @Test func aSpilledPlanReadsBackAsTheHeldOne() async throws {
+        let setup = try Self.setup()
+        let first = try await setup.planner.plan(PlannerTests.message(Self.ldif, kind: .full))
+        for change in first.changes {
+            if case .add(let attributes) = change.record.change { await setup.directory.put(Entry(dn: change.record.dn, attributes: attributes)) }
+        }
+        let photo = (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        func person(_ serial: Int) -> String { "dn: cn=p\(serial),ou=SiteA,o=Org\nobjectClass: person\ncn: p\(serial)\nsn: S\n\n" }
+        let changed =
+            Self.ldif
+            .replacingOccurrences(of: person(5), with: person(5).replacingOccurrences(of: "sn: S", with: "sn: Changed"))
+            .replacingOccurrences(
+                of: person(6),
+                with: "dn: cn=p6,ou=SiteA,o=Org\nobjectClass: inetOrgPerson\ncn: p6\nsn: S\njpegPhoto:: \(Data(photo).base64EncodedString())\n"
+                    + "description;lang-fr:: \(Data("été".utf8).base64EncodedString())\n\n"
+            )
+            .replacingOccurrences(of: person(9), with: "")
+            + "dn: cn=New,ou=SiteA,o=Org\nobjectClass: groupOfNames\ncn: New\nmember: cn=p6,ou=SiteA,o=Org\nmember: cn=Alice,ou=SiteA,o=Org\n\n"
+        let message = try PlannerTests.message(changed, kind: .full)
+        let held = try await Self.setup(with: setup).planner.plan(message)
+        let kinds = held.changes.map { PlannerTests.kind($0.record) }
+        #expect(!held.changes.isSpilled && kinds.sorted() == ["add", "delete", "delete", "modify", "modify"], "\(kinds)")
+        for limit in [0, 1_000] {
+            var planner = try await Self.setup(with: setup).planner
+            planner.spillAbove = limit
+            let spilled = try await planner.plan(message)
+            #expect(spilled.changes.isSpilled)
+            #expect(Array(spilled.changes) == Array(held.changes), "limit \(limit)")
+            #expect(try spilled.changes.changes(in: 0..<spilled.changes.count) == Array(held.changes))
+            #expect(spilled.unchanged == held.unchanged)
+        }
+    }
+
+    /// A fresh planner over the entries `other` holds.
+    static func setup(with other: PlannerTests.Setup) async throws -> PlannerTests.Setup {
+        let fresh = try setup()
+        for entry in await other.directory.all() { await fresh.directory.put(entry) }
+        return fresh
+    }
 }
