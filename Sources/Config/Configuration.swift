@@ -96,7 +96,7 @@ public struct Configuration: Sendable {
         public var claimTimeout: Double = 1800
         /// A full message's plan that writes more bytes of values than this is kept in a temporary
         /// file while it is applied, not in memory (nil: always held).
-        public var planMemory: Int? = 64 << 20
+        public var planMemory: Int? = 16 << 20
     }
 
     /// One `[[source]]`: a site whose messages are accepted.
@@ -300,7 +300,7 @@ public struct Configuration: Sendable {
             if let limit = try section.integer("max_deletes_per_run") { agent.maxDeletesPerRun = limit < 0 ? nil : limit }
             if let hours = try section.double("gap_timeout_hours") { agent.gapTimeout = hours * 3600 }
             if let minutes = try section.double("claim_timeout_minutes") { agent.claimTimeout = minutes * 60 }
-            if let megabytes = try section.integer("plan_memory_mb") { agent.planMemory = megabytes < 0 ? nil : megabytes << 20 }
+            if let megabytes = try section.integer("plan_memory_mb") { agent.planMemory = megabytes < 0 ? nil : min(megabytes, 1 << 30) << 20 }
             agent.useTransactions = try section.bool("transactions")
             requests = try RequestSettings.parse(section, agent: agent, file: path)
         }

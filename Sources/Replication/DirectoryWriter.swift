@@ -199,7 +199,8 @@ public struct DirectoryWriter: Sendable {
         /// Positions count from the first record after `earlier`; earlier ones are negative.
         private var position: Int
         private var deletedAt: [String: Int] = [:]
-        private var addedBelow: [String: [(position: Int, dn: DN)]] = [:]  // by parent
+        /// Normalised DNs added or moved below each parent (by its normalised DN), and where.
+        private var addedBelow: [String: [(position: Int, key: String)]] = [:]
 
         public init(_ writer: DirectoryWriter, after earlier: [ChangeRecord]) {
             self.writer = writer
@@ -214,11 +215,11 @@ public struct DirectoryWriter: Sendable {
             switch record.change {
             case .delete: deletedAt[record.dn.normalized] = position
             case .add:
-                if let parent = record.dn.parent { addedBelow[parent.normalized, default: []].append((position, record.dn)) }
+                if let parent = record.dn.parent { addedBelow[parent.normalized, default: []].append((position, record.dn.normalized)) }
             case .modifyDN:
                 deletedAt[record.dn.normalized] = position
                 if let target = record.renamedDN, let parent = target.parent {
-                    addedBelow[parent.normalized, default: []].append((position, target))
+                    addedBelow[parent.normalized, default: []].append((position, target.normalized))
                 }
             case .modify: break
             }
@@ -245,8 +246,8 @@ public struct DirectoryWriter: Sendable {
                 for (index, below) in zip(deletes, children) {
                     let dn = records[index].dn
                     let at = first + index
-                    let added = (addedBelow[dn.normalized] ?? []).filter { $0.position < at }.map(\.dn)
-                    guard (below + added).contains(where: { (deletedAt[$0.normalized] ?? Int.max) > at }) else { continue }
+                    let added = (addedBelow[dn.normalized] ?? []).filter { $0.position < at }.map(\.key)
+                    guard (below.map(\.normalized) + added).contains(where: { (deletedAt[$0] ?? Int.max) > at }) else { continue }
                     let error = LDAPError(
                         code: ResultCode(rawValue: 66), diagnosticMessage: "entries below it remain", operation: records[index].summary)
                     return Refusal(index: at, error: error)
