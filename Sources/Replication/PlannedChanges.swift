@@ -39,17 +39,13 @@ public struct PlannedChanges: RandomAccessCollection, Sendable, ExpressibleByArr
     }
 
     /// The operations in `range`, read back in one go; throws when the spill file cannot be read.
-    public func changes(in range: Range<Int>) throws(PlanError) -> [PlannedChange] {
+    public func changes(in range: Range<Int>) throws -> [PlannedChange] {
         let spilled = spill?.count ?? 0
         var result: [PlannedChange] = []
         result.reserveCapacity(range.count)
         for position in range {
             if position < spilled, let spill {
-                do {
-                    result.append(try spill.change(at: position))
-                } catch {
-                    throw .refused("the plan's temporary file cannot be read back: \(error)")
-                }
+                result.append(try spill.change(at: position))
             } else {
                 result.append(held[position - spilled])
             }

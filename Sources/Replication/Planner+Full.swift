@@ -84,7 +84,7 @@ extension Planner {
                 do {
                     spill = try PlanSpill()
                 } catch {
-                    throw .refused("the plan is too large to hold and no temporary file can be made for it: \(error)")
+                    throw Self.unwritable(error)
                 }
                 for change in held { try Self.write(change, to: spill) }
                 held = []
@@ -104,8 +104,17 @@ extension Planner {
             do {
                 _ = try spill.append(change)
             } catch {
-                throw .refused("the plan is too large to hold and its temporary file cannot be written: \(error)")
+                throw unwritable(error)
             }
+        }
+
+        /// A temporary file that cannot be made or written (a full disk) is no fault of the message:
+        /// the run stops, as when the directory cannot be read, and the message waits in the drop.
+        private static func unwritable(_ error: some Error) -> PlanError {
+            .directory(
+                LDAPError(
+                    code: .localError, diagnosticMessage: "the plan is too large to hold and cannot be kept in a temporary file: \(error)",
+                    operation: "keep a plan in TMPDIR"))
         }
 
         /// The bytes of the values a record writes.

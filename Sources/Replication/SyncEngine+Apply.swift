@@ -83,7 +83,8 @@ extension SyncEngine {
             do {
                 return try plan.changes.changes(in: start..<min(start + Self.spilledPart, count)).map(\.record)
             } catch {
-                throw LDAPError(code: .localError, diagnosticMessage: "\(error)", operation: "read the plan back")
+                throw LDAPError(
+                    code: .localError, diagnosticMessage: "the plan's temporary file cannot be read back: \(error)", operation: "read the plan back")
             }
         }
         var check = DirectoryWriter.Precheck(writer, after: try part(0).prefix(1).map { $0 })

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LDIF
+import MIME
 import MessageFormat
 import Replication
 import SMIME
@@ -29,6 +30,9 @@ struct DecodeCommand: AsyncParsableCommand {
     @Option(help: "Output: text, json, or ldif (the changes only).")
     var format: OutputFormat = .text
 
+    @Option(help: "Refuse a message larger than this many bytes (as [mail] max_message_bytes does for sync).")
+    var maxMessageBytes: Int = MIMELimits.default.maxMessageSize
+
     @Argument(help: "The message file ('-' for standard input).")
     var file: String
 
@@ -39,7 +43,7 @@ struct DecodeCommand: AsyncParsableCommand {
         }
         let decoder: MessageDecoder
         do {
-            decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: trust))
+            decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: trust), limits: MIMELimits(maxMessageSize: max(maxMessageBytes, 4096)))
         } catch {
             printError("\(error)")
             throw Exit.usage
