@@ -69,6 +69,19 @@ struct IMAPResponseTests {
         #expect(section.fetched?.body == [])
     }
 
+    /// A large literal the frame decoder delivers apart (by where it would begin) is the same
+    /// response, the literal taken as it came; one of another length than announced is an error.
+    @Test func aLiteralDeliveredApartParsesAsInline() throws {
+        let body: [UInt8] = Array("Subject: x\r\n\r\n".utf8) + [0, 0xFF, 0x0D, 0x0A, 0x29, 0x28]
+        let head = Array("* 2 FETCH (UID 17 BODY[] {\(body.count)}\r\n".utf8)
+        let tail = Array(" FLAGS (\\Seen) X-GM-LABELS {3}\r\nabc)\r\n".utf8)
+        let inline = try IMAPResponse(parsing: head + body + tail)
+        let apart = try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: body]))
+        #expect(apart.fetched?.body == body && apart.fetched?.uid == 17)
+        #expect(apart.values == inline.values)
+        #expect(throws: IMAPSyntaxError.self) { try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: Array(body.dropLast())])) }
+    }
+
     @Test(arguments: [
         "", "* 1 FETCH (UID 4\r\n", "* 1 FETCH (BODY[] {10}\r\nshort)\r\n", "* 1 FETCH (BODY[] \"open\r\n", "B1 FETCH x\r\n", "* )\r\n",
     ])

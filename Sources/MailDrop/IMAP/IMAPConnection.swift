@@ -306,7 +306,7 @@ final class IMAPConnection: @unchecked Sendable {
 
 /// Collects responses on the event loop and completes the one command waiting for them.
 final class IMAPClientHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = [UInt8]
+    typealias InboundIn = IMAPFrame
 
     private var waiting: (tag: String?, promise: EventLoopPromise<IMAPOutcome>)?
     private var untagged: [IMAPResponse] = []

@@ -1,22 +1,38 @@
 import NIOCore
 
+/// One complete response as the frame decoder delivers it: its bytes, except the large literals,
+/// which come in arrays of their own (`literals`, by the offset in `bytes` where each would begin),
+/// so that a fetched message is never copied out of its frame.
+public struct IMAPFrame: Sendable {
+    public var bytes: [UInt8]
+    public var literals: [Int: [UInt8]]
+
+    public init(_ bytes: [UInt8], literals: [Int: [UInt8]] = [:]) {
+        self.bytes = bytes
+        self.literals = literals
+    }
+}
+
 /// Splits the byte stream from an IMAP server into complete responses: a line, and when the line ends
 /// in a literal announcement `{n}`, the n bytes and the rest of the response after them.
 ///
 /// A literal of `directLiteral` bytes or more (a message being fetched) is not left to grow in the
-/// channel's buffer, which doubles as it fills and is then copied into the frame: its frame is
-/// allocated once at its final size and the literal's bytes are moved into it as they arrive.
+/// channel's buffer, which doubles as it fills and is then copied into the frame: it is gathered into
+/// an array of its own, allocated once at its final size, as its bytes arrive.
 struct IMAPFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = [UInt8]
+    typealias InboundOut = IMAPFrame
 
     /// Longest line outside literals, and largest literal (a whole message).
     let maxLineLength: Int
     let maxLiteralSize: Int
-    /// From this size on, a literal is gathered straight into its frame.
+    /// From this size on, a literal is gathered into an array of its own.
     static let directLiteral = 1 << 20
 
-    /// The start of a frame whose large literal is being read, and how many of its bytes are to come.
+    /// The start of a frame whose large literal is being read, the literals gathered so far, the
+    /// one being read, and how many of its bytes are to come.
     private var gathered: [UInt8] = []
+    private var literals: [Int: [UInt8]] = [:]
+    private var literal: [UInt8] = []
     private var missing = 0
 
     init(maxLineLength: Int, maxLiteralSize: Int) {
@@ -27,24 +43,27 @@ struct IMAPFrameDecoder: ByteToMessageDecoder {
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if missing > 0 {
             let take = min(missing, buffer.readableBytes)
-            buffer.withUnsafeReadableBytes { gathered.append(contentsOf: $0.prefix(take)) }
+            buffer.withUnsafeReadableBytes { literal.append(contentsOf: $0.prefix(take)) }
             buffer.moveReaderIndex(forwardBy: take)
             missing -= take
             if missing > 0 { return .needMoreData }
+            literals[gathered.count] = literal
+            literal = []
         }
         switch try IMAPFraming.scan(buffer.readableBytesView, maxLineLength: maxLineLength, maxLiteralSize: maxLiteralSize) {
         case .complete(let length):
-            var frame = gathered
+            var frame = IMAPFrame(gathered, literals: literals)
             gathered = []
-            buffer.withUnsafeReadableBytes { frame.append(contentsOf: $0.prefix(length)) }
+            literals = [:]
+            buffer.withUnsafeReadableBytes { frame.bytes.append(contentsOf: $0.prefix(length)) }
             buffer.moveReaderIndex(forwardBy: length)
             context.fireChannelRead(wrapInboundOut(frame))
             return .continue
         case .awaitingLiteral(let lineEnd, let count) where count >= Self.directLiteral:
-            // What precedes the literal, into a frame with room for the literal and the rest of its line.
-            gathered.reserveCapacity(gathered.count + lineEnd + count + 4096)
+            // What precedes the literal goes to the frame; the literal into an array of its size.
             buffer.withUnsafeReadableBytes { gathered.append(contentsOf: $0.prefix(lineEnd)) }
             buffer.moveReaderIndex(forwardBy: lineEnd)
+            literal.reserveCapacity(count)
             missing = count
             return .continue
         case .awaitingLiteral, .needMore:

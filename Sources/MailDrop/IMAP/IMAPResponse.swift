@@ -61,9 +61,15 @@ public struct IMAPSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
 
 extension IMAPResponse {
     // response = continue-req / response-data / response-tagged ; literal = "{" number64 ["+"] "}" CRLF *CHAR8
-    /// Parses one complete response (with its literals, as the frame decoder delivers it).
+    /// Parses one complete response (with its literals in it).
     public init(parsing bytes: [UInt8]) throws(IMAPSyntaxError) {
-        var scanner = IMAPScanner(bytes: bytes)
+        try self.init(parsing: IMAPFrame(bytes))
+    }
+
+    /// Parses one complete response as the frame decoder delivers it: a large literal is taken as
+    /// the array it came in, not copied.
+    public init(parsing frame: IMAPFrame) throws(IMAPSyntaxError) {
+        var scanner = IMAPScanner(bytes: frame.bytes, literals: frame.literals)
         let first = scanner.word()
         let kind: Kind
         switch first {
@@ -143,6 +149,8 @@ extension IMAPResponse {
 /// Reads the tokens of one response.
 struct IMAPScanner {
     let bytes: [UInt8]
+    /// Literals delivered apart from `bytes`, by the offset where each would begin.
+    var literals: [Int: [UInt8]] = [:]
     var index = 0
     static let maxDepth = 64
 
@@ -248,6 +256,10 @@ struct IMAPScanner {
         if current == 0x0D { index += 1 }
         guard current == 0x0A else { throw IMAPSyntaxError(reason: "a literal's length must end its line") }
         index += 1
+        if let held = literals[index] {
+            guard held.count == count else { throw IMAPSyntaxError(reason: "the literal is not as long as announced") }
+            return held
+        }
         guard index + count <= bytes.count else { throw IMAPSyntaxError(reason: "the literal is shorter than announced") }
         defer { index += count }
         return Array(bytes[index..<(index + count)])
