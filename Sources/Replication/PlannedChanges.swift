@@ -60,8 +60,8 @@ public struct PlannedChanges: RandomAccessCollection, Sendable, ExpressibleByArr
 }
 
 /// Operations written to an unlinked temporary file, each as two LDIF records (the request, then
-/// the values it adds and removes as a modify record); their places, record numbers and references
-/// are kept in memory.
+/// the values it adds and removes as a modify record of replace and delete pairs); their places,
+/// record numbers and references are kept in memory.
 final class PlanSpill: @unchecked Sendable {
     private let file: MessageFile
     private struct Place {
@@ -86,10 +86,12 @@ final class PlanSpill: @unchecked Sendable {
 
     /// Writes `change`; its index in the order written.
     func append(_ change: PlannedChange) throws(MIMEError) -> Int {
+        // Each value change as a pair: what it adds as a replace, what it removes as a delete (both
+        // may list no values; an add may not).
         var values: [Modification] = []
         for value in change.values {
             let attribute = AttributeDescription(value.attribute) ?? AttributeDescription(type: value.attribute)
-            values.append(Modification(.add, attribute, values: value.added))
+            values.append(Modification(.replace, attribute, values: value.added))
             values.append(Modification(.delete, attribute, values: value.removed))
         }
         let bytes = Self.writer.render(change.record) + Self.writer.render(ChangeRecord(dn: change.record.dn, change: .modify(values)))
@@ -109,7 +111,10 @@ final class PlanSpill: @unchecked Sendable {
         let place = places[position]
         let records = try LDIFReader.records(in: try file.read(place.range), options: Self.options)
         guard records.count == 2, case .change(let record) = records[0], case .change(let written) = records[1],
-            case .modify(let modifications) = written.change, modifications.count % 2 == 0
+            case .modify(let modifications) = written.change, modifications.count % 2 == 0,
+            stride(from: 0, to: modifications.count, by: 2).allSatisfy({
+                modifications[$0].operation == .replace && modifications[$0 + 1].operation == .delete
+            })
         else { throw Unreadable(description: "operation \(position + 1) does not read back") }
         var values: [ValueChange] = []
         for pair in stride(from: 0, to: modifications.count, by: 2) {

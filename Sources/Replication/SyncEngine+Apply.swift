@@ -124,7 +124,9 @@ extension SyncEngine {
     /// Why record `index` of the plan (or, past its end, the state update) was refused.
     private func describeFailure(_ plan: MessagePlan, _ index: Int, _ error: LDAPError) -> String {
         guard index < plan.changes.count else { return "state update refused (another agent applied this source?): \(error)" }
-        let change = plan.changes[index]
+        guard let change = try? plan.changes.changes(in: index..<index + 1).first else {
+            return "operation \(index + 1) of the plan refused: \(error.code.name): \(error.diagnosticMessage)"
+        }
         return "record \(change.sourceRecord): \(change.record.summary) refused: \(error.code.name): \(error.diagnosticMessage)"
     }
 

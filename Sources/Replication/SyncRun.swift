@@ -284,8 +284,11 @@ struct SyncRun {
     private func describe(_ plan: MessagePlan, _ report: inout MessageReport) {
         report.unchanged = plan.unchanged
         guard options.details else { return }
-        report.changes = plan.changes.map(SyncEngine.describe)
-        report.ldif = plan.changes.map(\.record)
+        // (A spilled plan is read back once for it: a report that lists every change holds them all.
+        // Unreadable, it lists none; applying it then stops the run with the reason.)
+        let changes = (try? plan.changes.changes(in: plan.changes.indices)) ?? []
+        report.changes = changes.map(SyncEngine.describe)
+        report.ldif = changes.map(\.record)
     }
 
     /// One record (a claim, its release) written alone; the server's refusal, if it made one.
