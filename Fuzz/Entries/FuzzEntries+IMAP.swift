@@ -15,7 +15,20 @@ extension FuzzEntries {
             _ = response.listing
             _ = response.fetched
             _ = response.internalDate
+            parsesApartAsInline(frame, response)
         }
+    }
+
+    /// The frame decoder hands a large literal over apart from its frame: the first literal of a
+    /// frame, moved out of it, must parse to the same response.
+    static func parsesApartAsInline(_ frame: [UInt8], _ inline: IMAPResponse) {
+        guard let newline = frame.firstIndex(of: 0x0A),
+            case .awaitingLiteral(let lineEnd, let count)? = try? IMAPFraming.scan(frame[...newline], maxLineLength: 1 << 14, maxLiteralSize: 1 << 20),
+            lineEnd + count <= frame.count
+        else { return }
+        let apart = IMAPFrame(Array(frame[..<lineEnd] + frame[(lineEnd + count)...]), literals: [lineEnd: Array(frame[lineEnd..<(lineEnd + count)])])
+        let response = try? IMAPResponse(parsing: apart)
+        precondition(response?.values == inline.values, "a literal apart parses as inline")
     }
 
     /// The frame decoder gathers a large literal once its line is seen (`awaitingLiteral`), then scans
