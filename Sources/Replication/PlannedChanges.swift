@@ -29,10 +29,8 @@ public struct PlannedChanges: RandomAccessCollection, Sendable, ExpressibleByArr
     /// One operation. (Reading one back from the spill file can fail only if the disk fails: the
     /// run stops there, and the next run plans the message again.)
     public subscript(position: Int) -> PlannedChange {
-        let spilled = spill?.count ?? 0
-        guard position < spilled, let spill else { return held[position - spilled] }
         do {
-            return try spill.change(at: position)
+            return try changes(in: position..<position + 1)[0]
         } catch {
             fatalError("the plan's temporary file cannot be read back: \(error)")
         }

@@ -59,25 +59,28 @@ extension Planner {
         return digest
     }
 
-    /// The operations a full plan makes, held until their values pass `limit` bytes, then all
-    /// written to a spill file (the plan then keeps no effects: only a real run spills).
+    /// The operations a full plan makes and the entries they leave (its effects), held until their
+    /// values pass `limit` bytes; then the operations are all written to a spill file and the effects
+    /// dropped (a spilled plan keeps none: only a real run spills).
     struct ChangeStore {
         let limit: Int?
         private(set) var held: [PlannedChange] = []
+        private var effects: [String: Entry?] = [:]
         private var bytes = 0
         private(set) var spill: PlanSpill?
         private(set) var count = 0
 
         init(limit: Int?) { self.limit = limit }
 
-        /// Keeps `change`; its index in the order kept.
-        mutating func add(_ change: PlannedChange) throws(PlanError) -> Int {
+        /// Keeps `change`, which leaves the entry at `key` as `effect`; its index in the order kept.
+        mutating func add(_ change: PlannedChange, leaving key: String, as effect: @autoclosure () -> Entry?) throws(PlanError) -> Int {
             count += 1
             if let spill {
                 try Self.write(change, to: spill)
                 return count - 1
             }
             held.append(change)
+            effects[key] = .some(effect())
             bytes += Self.size(change.record)
             if let limit, bytes > limit {
                 let spill: PlanSpill
@@ -88,9 +91,18 @@ extension Planner {
                 }
                 for change in held { try Self.write(change, to: spill) }
                 held = []
+                effects = [:]
                 self.spill = spill
             }
             return count - 1
+        }
+
+        /// The entries the plan leaves, the ones at `deleted` gone too; none once spilled.
+        func effects(deleting deleted: [String]) -> [String: Entry?] {
+            guard spill == nil else { return [:] }
+            var result = effects
+            for key in deleted { result[key] = .some(nil) }
+            return result
         }
 
         /// The operations in the order of `indexes` (each index once).
@@ -133,7 +145,6 @@ extension Planner {
         var listed: Set<String> = []
         var store = ChangeStore(limit: spillAbove)
         var changes: [(depth: Int, number: Int, index: Int)] = []
-        var changed: [String: Entry?] = [:]
         var unchanged = 0
         // Each entry the records refer to, once (with the first record that does).
         var targets: [String: (number: Int, reference: ResolvedReference)] = [:]
@@ -179,16 +190,13 @@ extension Planner {
                         unchanged += 1
                         continue
                     }
-                    changes.append((record.dn.rdns.count, number, try store.add(change)))
-                    if store.spill == nil { changed[key] = .some(applying(change.record, to: existing)) }
+                    changes.append((record.dn.rdns.count, number, try store.add(change, leaving: key, as: applying(change.record, to: existing))))
                 } else {
                     let entry = Entry(dn: record.dn, attributes: desired)
                     let values = entry.mergedAttributes.map { ValueChange(attribute: $0.description.description, added: $0.values, removed: []) }
                     let change = PlannedChange(record: .add(entry), sourceRecord: number, values: values, references: references[index])
-                    changes.append((record.dn.rdns.count, number, try store.add(change)))
-                    if store.spill == nil { changed[key] = .some(entry) }
+                    changes.append((record.dn.rdns.count, number, try store.add(change, leaving: key, as: entry)))
                 }
-                if store.spill != nil { changed = [:] }
             }
             first += batch.count
         }
@@ -223,9 +231,8 @@ extension Planner {
                     record: ChangeRecord(dn: entry.dn, change: .delete), sourceRecord: 0,
                     values: entry.mergedAttributes.map { ValueChange(attribute: $0.description.description, added: [], removed: $0.values) },
                     references: []))
-            changed[entry.dn.normalized] = .some(nil)
         }
-        plan.effects = store.spill == nil ? changed : [:]
+        plan.effects = store.effects(deleting: gone.map(\.dn.normalized))
         return plan
     }
 

@@ -87,17 +87,19 @@ extension SyncEngine {
                     code: .localError, diagnosticMessage: "the plan's temporary file cannot be read back: \(error)", operation: "read the plan back")
             }
         }
-        var check = DirectoryWriter.Precheck(writer, after: try part(0).prefix(1).map { $0 })
+        // (The first part is read once, for the check and for applying.)
+        let first = try part(0)
+        var check = DirectoryWriter.Precheck(writer, after: Array(first.prefix(1)))
         for start in stride(from: 0, to: count, by: Self.spilledPart) {
-            let records = try part(start)
-            guard let refusal = try await check.next(start == 0 ? Array(records.dropFirst()) : records) else { continue }
+            let records = start == 0 ? Array(first.dropFirst()) : try part(start)
+            guard let refusal = try await check.next(records) else { continue }
             if refusal.error.isTransient { throw refusal.error }
             return .refused(
                 describeFailure(plan, 1 + refusal.index, refusal.error) + " (checked before anything was applied; nothing was)")
         }
         var done = 0
         for start in stride(from: 0, to: count, by: Self.spilledPart) {
-            let records = try part(start)
+            let records = start == 0 ? first : try part(start)
             for step in writer.steps(records) {
                 if let stop, stop.isRequested {
                     return .stopped("\(stop.cause) arrived" + partly(done, stopped: true))
