@@ -56,6 +56,7 @@ let package = Package(
             name: "MailDrop",
             dependencies: [
                 "Coding",
+                "MIME",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -137,7 +138,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "AddressingTests", dependencies: ["Addressing", "LDAPModel", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "MailDropTests", dependencies: ["MailDrop", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MailDropTests", dependencies: ["MailDrop", "MIME", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "MIMETests", dependencies: ["MIME", "Coding", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"], swiftSettings: strict),

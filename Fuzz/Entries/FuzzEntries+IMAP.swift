@@ -26,7 +26,8 @@ extension FuzzEntries {
             case .awaitingLiteral(let lineEnd, let count)? = try? IMAPFraming.scan(frame[...newline], maxLineLength: 1 << 14, maxLiteralSize: 1 << 20),
             lineEnd + count <= frame.count
         else { return }
-        let apart = IMAPFrame(Array(frame[..<lineEnd] + frame[(lineEnd + count)...]), literals: [lineEnd: Array(frame[lineEnd..<(lineEnd + count)])])
+        let apart = IMAPFrame(
+            Array(frame[..<lineEnd] + frame[(lineEnd + count)...]), literals: [lineEnd: .string(Array(frame[lineEnd..<(lineEnd + count)]))])
         let response = try? IMAPResponse(parsing: apart)
         precondition(response?.values == inline.values, "a literal apart parses as inline")
     }

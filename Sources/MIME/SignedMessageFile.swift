@@ -34,21 +34,28 @@ public final class MessageFile: @unchecked Sendable {
         unlink(path)
         self.descriptor = descriptor
         size = 0
-        _ = try append(bytes)
+        try append(bytes)
     }
 
     /// Writes `bytes` at the end of a spooled file; returns where they lie. (Not while another
     /// thread uses the file.)
+    @discardableResult
     public func append(_ bytes: [UInt8]) throws(MIMEError) -> Range<Int> {
+        try bytes.withUnsafeBytes { buffer in Result { () throws(MIMEError) in try append(buffer) } }.get()
+    }
+
+    /// Writes the bytes of `buffer` at the end of a spooled file; returns where they lie.
+    @discardableResult
+    public func append(_ buffer: UnsafeRawBufferPointer) throws(MIMEError) -> Range<Int> {
         let start = size
         var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + written, bytes.count - written, off_t(start + written)) }
+        while written < buffer.count, let base = buffer.baseAddress {
+            let count = pwrite(descriptor, base + written, buffer.count - written, off_t(start + written))
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { throw MIMEError(.structure, offset: start + written, line: 0, reason: "cannot write \(path): \(Self.lastError)") }
             written += count
         }
-        size += bytes.count
+        size += buffer.count
         return start..<size
     }
 
@@ -74,6 +81,12 @@ public final class MessageFile: @unchecked Sendable {
         }
         return bytes
     }
+}
+
+/// Two are equal when they are the same open file.
+extension MessageFile: Hashable {
+    public static func == (left: MessageFile, right: MessageFile) -> Bool { left === right }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// Where the parts of a top-level multipart message lie in its file, found by reading it once, a

@@ -14,7 +14,7 @@ public actor IMAPDrop: MailDrop {
     private var listed: [UInt64] = []
     /// Where each listed UID stands in `listed`.
     private var position: [UInt64: Int] = [:]
-    private var fetched: [UInt64: [UInt8]] = [:]
+    private var fetched: [UInt64: FetchedMessage] = [:]
     /// RFC822.SIZE of each listed message.
     private var sizes: [UInt64: UInt64] = [:]
 
@@ -76,6 +76,11 @@ public actor IMAPDrop: MailDrop {
     public var heldAhead: Int { fetched.count }
 
     public func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8] {
+        try await fetchMessage(message).bytes()
+    }
+
+    /// A message of `IMAPFrameDecoder.spoolLiteral` bytes or more comes in the file it was received into.
+    public func fetchMessage(_ message: MessageReference) async throws(MailDropError) -> FetchedMessage {
         let (validity, uid) = try parseReference(message)
         if validity == uidValidity, let bytes = fetched.removeValue(forKey: uid) { return bytes }
         return try await withConnection { connection throws(MailDropError) in

@@ -1,4 +1,5 @@
 import Foundation
+import MIME
 
 /// Where replication messages wait: a Maildir or an IMAP mailbox. Every source lists, fetches and
 /// settles the same way, and never deletes a message: settling moves it to another folder.
@@ -7,6 +8,10 @@ public protocol MailDrop: Sendable {
     func list() async throws(MailDropError) -> [MessageReference]
     /// The message's bytes, exactly as stored.
     func fetch(_ message: MessageReference) async throws(MailDropError) -> [UInt8]
+    /// The message exactly as stored: its bytes, or, when the drop received a large one into a file
+    /// of its own (IMAP: a message of `IMAPFrameDecoder.spoolLiteral` bytes or more, written to an
+    /// unlinked temporary file as it arrives), that file, so that it is never held whole.
+    func fetchMessage(_ message: MessageReference) async throws(MailDropError) -> FetchedMessage
     /// Moves the message out of the drop (processed or quarantined) or leaves it where it is.
     func settle(_ message: MessageReference, as settlement: Settlement) async throws(MailDropError)
     /// The quarantine folder seen as a drop of its own: it lists and fetches the quarantined messages,
@@ -20,10 +25,42 @@ public protocol MailDrop: Sendable {
 }
 
 extension MailDrop {
+    /// A drop that hands out bytes only.
+    public func fetchMessage(_ message: MessageReference) async throws(MailDropError) -> FetchedMessage {
+        .bytes(try await fetch(message))
+    }
+
     /// A drop that holds nothing open (a Maildir) has nothing to close.
     public func close() async {}
     /// A drop that does not keep messages as files (IMAP) hands out their bytes only.
     public func file(of message: MessageReference) -> String? { nil }
+}
+
+/// A message as a drop hands it out: its bytes, or the open file (unlinked: nothing is left behind)
+/// that a large one was received into.
+public enum FetchedMessage: Sendable, Hashable {
+    case bytes([UInt8])
+    case file(MessageFile)
+
+    public var count: Int {
+        switch self {
+        case .bytes(let bytes): bytes.count
+        case .file(let file): file.size
+        }
+    }
+
+    /// Its bytes, read whole from its file if it has one.
+    public func bytes() throws(MailDropError) -> [UInt8] {
+        switch self {
+        case .bytes(let bytes): return bytes
+        case .file(let file):
+            do {
+                return try file.read(0..<file.size)
+            } catch {
+                throw MailDropError(.unavailable, "the spooled message cannot be read back: \(error.reason)")
+            }
+        }
+    }
 }
 
 /// One message in a drop: an identifier stable while it waits, and where it is.

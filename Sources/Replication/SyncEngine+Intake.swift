@@ -23,14 +23,10 @@ extension SyncEngine {
         for (index, reference) in references.enumerated() {
             // A drop that cannot say when a message came: its listing order stands in for arrival.
             let arrival = reference.received ?? now.addingTimeInterval(Double(index - references.count) / 1000)
-            var fetched = try await fetch(reference, from: drop, streaming: true)
-            let input: Input
-            switch fetched {
-            case .some(.message(.bytes(let bytes))) where bytes.count >= MessageDecoder.streamingSize:
-                // A large message from a drop without files (IMAP) is spooled, and read from there
-                // at its turn: the run holds one message's records at a time, not every message.
-                let directory = FileManager.default.temporaryDirectory.path
-                input = (try? MessageFile(spooling: bytes, in: directory)).map(Input.file) ?? .bytes(bytes)
+            let input: FetchedMessage
+            // A large message comes as its file (a Maildir's own; the one IMAP received it into),
+            // read from there at its turn: the run holds one message's records at a time.
+            switch try await fetch(reference, from: drop) {
             case .some(.message(let message)):
                 input = message
             case .some(.refused(let refusal)):
@@ -38,7 +34,6 @@ extension SyncEngine {
                 continue
             case .none: continue
             }
-            fetched = nil  // (a spooled message's bytes are not held meanwhile)
             if let candidate = await examine(input, reference: reference, context: context, now: now, received: arrival) {
                 candidates.append(candidate)
             }
@@ -47,19 +42,19 @@ extension SyncEngine {
     }
 
     enum Fetched {
-        case message(Input)
+        case message(FetchedMessage)
         case refused(String)
     }
 
-    /// A message's bytes (or, `streaming`, the file of a large one); or why it was not read (too
-    /// large: it is refused unread, before a byte of it is fetched, as the listing gives its size);
-    /// nil when it vanished meanwhile.
-    func fetch(_ reference: MessageReference, from drop: any MailDrop, streaming: Bool = false) async throws(SyncError) -> Fetched? {
+    /// A message's bytes, or the file of a large one (a Maildir's own; the one IMAP received it
+    /// into); or why it was not read (too large: it is refused unread, before a byte of it is
+    /// fetched, as the listing gives its size); nil when it vanished meanwhile.
+    func fetch(_ reference: MessageReference, from drop: any MailDrop) async throws(SyncError) -> Fetched? {
         let limit = configuration.mail?.maxMessageBytes ?? MIMELimits.default.maxMessageSize
         if let size = reference.size, size > UInt64(limit) {
             return .refused("the message is \(size) bytes, more than [mail] max_message_bytes = \(limit); it was not read")
         }
-        if streaming, let size = reference.size, size >= UInt64(MessageDecoder.streamingSize), let path = drop.file(of: reference) {
+        if let size = reference.size, size >= UInt64(MessageDecoder.streamingSize), let path = drop.file(of: reference) {
             do {
                 return .message(.file(try MessageFile(path: path)))
             } catch {
@@ -72,11 +67,11 @@ extension SyncEngine {
             }
         }
         do {
-            let bytes = try await drop.fetch(reference)
-            guard bytes.count <= limit else {
-                return .refused("the message is \(bytes.count) bytes, more than [mail] max_message_bytes = \(limit)")
+            let message = try await drop.fetchMessage(reference)
+            guard message.count <= limit else {
+                return .refused("the message is \(message.count) bytes, more than [mail] max_message_bytes = \(limit)")
             }
-            return .message(.bytes(bytes))
+            return .message(message)
         } catch {
             if error.kind == .vanished {
                 logger.notice("message vanished before it was read", metadata: ["message": "\(Text.printable(reference.id))"])
@@ -86,15 +81,9 @@ extension SyncEngine {
         }
     }
 
-    /// A message as read from the drop: its bytes, or the (open) file of a large one.
-    enum Input {
-        case bytes([UInt8])
-        case file(MessageFile)
-    }
-
     /// The message as a candidate of the run; nil for a request that `publish` answers (a site that
     /// publishes and receives may read one mailbox for both), which is left where it is.
-    func examine(_ input: Input, reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate? {
+    func examine(_ input: FetchedMessage, reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate? {
         let received = received ?? reference.received ?? now
         let decoded: DecodedMessage
         var streamed: StreamedMessage?

@@ -104,8 +104,8 @@ extension SyncEngine {
         }
         var result: [QuarantinedMessage] = []
         for reference in references {
-            let input: Input
-            switch try await fetch(reference, from: folder, streaming: true) {
+            let input: FetchedMessage
+            switch try await fetch(reference, from: folder) {
             case .some(.message(let message)): input = message
             case .some(.refused(let refusal)):
                 result.append(QuarantinedMessage(id: reference.id, reason: refusal))

@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 @Suite(.serialized, .ownThread) struct IMAPDropTests {
-    private func deliver(_ dovecot: Dovecot, _ count: Int, size: Int = 0) throws -> [[UInt8]] {
-        try (1...count).map { index in
+    private func deliver(_ dovecot: Dovecot, _ count: Int, size: Int = 0, first: Int = 1) throws -> [[UInt8]] {
+        try (first..<(first + count)).map { index in
             var bytes = Array("From: a@example.com\r\nSubject: message \(index)\r\nMessage-ID: <m\(index)@example.com>\r\n\r\nbody \(index)\r\n".utf8)
             if size > 0 { bytes += (0..<size).map { UInt8(0x41 + $0 % 26) } + [0x0D, 0x0A] }
             let path = try Maildir.deliver(bytes, to: dovecot.maildir, name: "\(1_700_000_000 + index).M\(index).test")
@@ -76,6 +76,29 @@ import Testing
         _ = try await batched.fetch(messages[0])
         #expect(await batched.heldAhead == 3)
         await batched.close()
+    }
+
+    /// A message of 16 MiB or more is written to an unlinked temporary file as it arrives (never held
+    /// whole) and handed over as that file, byte for byte; a smaller one as bytes.
+    @Test func aLargeMessageArrivesInAFile() async throws {
+        let dovecot = try Dovecot()
+        let sent = try deliver(dovecot, 1, size: 17 << 20) + deliver(dovecot, 1, size: 3_000_000, first: 2)
+        let drop = IMAPDrop(settings: settings(dovecot))
+        let listed = try await drop.list()
+        guard case .file(let file) = try await drop.fetchMessage(listed[0]) else {
+            Issue.record("a 17 MiB message came as bytes")
+            return
+        }
+        #expect(file.size == sent[0].count)
+        #expect(try file.read(0..<file.size) == sent[0])
+        #expect(try await drop.fetch(listed[0]) == sent[0], "read back whole for a caller that wants bytes")
+        guard case .bytes = try await drop.fetchMessage(listed[1]) else {
+            Issue.record("a 3 MB message came in a file")
+            return
+        }
+        await drop.close()
+        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("bridgehead-message-") }
+        #expect(left == [], "the file has no name left behind")
     }
 
     @Test func tlsBothWaysAndVerification() async throws {

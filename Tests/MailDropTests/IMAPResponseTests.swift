@@ -1,4 +1,5 @@
 import Foundation
+import MIME
 import MailDrop
 import Testing
 
@@ -62,11 +63,11 @@ struct IMAPResponseTests {
         let frame = Array("* 2 FETCH (UID 17 BODY[] {\(body.count)}\r\n".utf8) + body + Array(" FLAGS (\\Seen))\r\n".utf8)
         let response = try IMAPResponse(parsing: frame)
         #expect(response.fetched?.uid == 17)
-        #expect(response.fetched?.body == body)
+        #expect(response.fetched?.body == .bytes(body))
         let quoted = try parse("* 1 FETCH (BODY[] \"a \\\"q\\\" b\" UID 4)\r\n")
-        #expect(quoted.fetched?.body == Array("a \"q\" b".utf8) && quoted.fetched?.uid == 4)
+        #expect(quoted.fetched?.body == .bytes(Array("a \"q\" b".utf8)) && quoted.fetched?.uid == 4)
         let section = try parse("* 1 FETCH (UID 4 BODY[HEADER.FIELDS (FROM TO)] {0}\r\n)\r\n")
-        #expect(section.fetched?.body == [])
+        #expect(section.fetched?.body == .bytes([]))
     }
 
     /// A large literal the frame decoder delivers apart (by where it would begin) is the same
@@ -76,10 +77,25 @@ struct IMAPResponseTests {
         let head = Array("* 2 FETCH (UID 17 BODY[] {\(body.count)}\r\n".utf8)
         let tail = Array(" FLAGS (\\Seen) X-GM-LABELS {3}\r\nabc)\r\n".utf8)
         let inline = try IMAPResponse(parsing: head + body + tail)
-        let apart = try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: body]))
-        #expect(apart.fetched?.body == body && apart.fetched?.uid == 17)
+        let apart = try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: .string(body)]))
+        #expect(apart.fetched?.body == .bytes(body) && apart.fetched?.uid == 17)
         #expect(apart.values == inline.values)
-        #expect(throws: IMAPSyntaxError.self) { try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: Array(body.dropLast())])) }
+        #expect(throws: IMAPSyntaxError.self) {
+            try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: .string(Array(body.dropLast()))]))
+        }
+        // Received into a file: the body is that file, the other values as inline.
+        let directory = FileManager.default.temporaryDirectory.path
+        let file = try MessageFile(spooling: body, in: directory)
+        let spooled = try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: .file(file)]))
+        #expect(spooled.fetched?.body == .file(file) && spooled.fetched?.uid == 17)
+        #expect(try spooled.fetched?.body?.bytes() == body)
+        guard case .list(let items) = spooled.values[2], case .list(let inlineItems) = inline.values[2] else {
+            Issue.record("no FETCH list")
+            return
+        }
+        #expect(items.count == inlineItems.count && items[3] == .file(file) && Array(items[4...]) == Array(inlineItems[4...]))
+        let short = try MessageFile(spooling: Array(body.dropLast()), in: directory)
+        #expect(throws: IMAPSyntaxError.self) { try IMAPResponse(parsing: IMAPFrame(head + tail, literals: [head.count: .file(short)])) }
     }
 
     @Test(arguments: [

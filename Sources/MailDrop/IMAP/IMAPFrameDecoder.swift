@@ -1,13 +1,16 @@
+import Foundation
+import MIME
 import NIOCore
 
 /// One complete response as the frame decoder delivers it: its bytes, except the large literals,
-/// which come in arrays of their own (`literals`, by the offset in `bytes` where each would begin),
-/// so that a fetched message is never copied out of its frame.
+/// which come apart (`literals`, by the offset in `bytes` where each would begin): in an array of
+/// their own (`.string`), so that a fetched message is never copied out of its frame, or in the file
+/// they were received into (`.file`).
 public struct IMAPFrame: Sendable {
     public var bytes: [UInt8]
-    public var literals: [Int: [UInt8]]
+    public var literals: [Int: IMAPValue]
 
-    public init(_ bytes: [UInt8], literals: [Int: [UInt8]] = [:]) {
+    public init(_ bytes: [UInt8], literals: [Int: IMAPValue] = [:]) {
         self.bytes = bytes
         self.literals = literals
     }
@@ -18,7 +21,10 @@ public struct IMAPFrame: Sendable {
 ///
 /// A literal of `directLiteral` bytes or more (a message being fetched) is not left to grow in the
 /// channel's buffer, which doubles as it fills and is then copied into the frame: it is gathered into
-/// an array of its own, allocated once at its final size, as its bytes arrive.
+/// an array of its own, allocated once at its final size, as its bytes arrive. One of `spoolLiteral`
+/// bytes or more is written as it arrives to an unlinked file in `spoolDirectory` (or, when no file
+/// can be made there, gathered in memory all the same), so that a large message is never held whole.
+/// A file that cannot be written fails the connection.
 struct IMAPFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = IMAPFrame
 
@@ -27,28 +33,48 @@ struct IMAPFrameDecoder: ByteToMessageDecoder {
     let maxLiteralSize: Int
     /// From this size on, a literal is gathered into an array of its own.
     static let directLiteral = 1 << 20
+    /// From this size on, a literal is received into a file (the size from which a message is
+    /// decoded from its file, `MessageDecoder.streamingSize`).
+    static let spoolLiteral = 16 << 20
+    let spoolLiteral: Int
+    let spoolDirectory: String
 
     /// The start of a frame whose large literal is being read, the literals gathered so far, the
-    /// one being read, and how many of its bytes are to come.
+    /// one being read (in memory or in its file), and how many of its bytes are to come.
     private var gathered: [UInt8] = []
-    private var literals: [Int: [UInt8]] = [:]
+    private var literals: [Int: IMAPValue] = [:]
     private var literal: [UInt8] = []
+    private var spool: MessageFile?
     private var missing = 0
 
-    init(maxLineLength: Int, maxLiteralSize: Int) {
+    init(
+        maxLineLength: Int, maxLiteralSize: Int, spoolLiteral: Int = Self.spoolLiteral,
+        spoolDirectory: String = FileManager.default.temporaryDirectory.path
+    ) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
+        self.spoolLiteral = spoolLiteral
+        self.spoolDirectory = spoolDirectory
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if missing > 0 {
             let take = min(missing, buffer.readableBytes)
-            buffer.withUnsafeReadableBytes { literal.append(contentsOf: $0.prefix(take)) }
+            if let spool {
+                _ = try buffer.withUnsafeReadableBytes { bytes in try spool.append(UnsafeRawBufferPointer(rebasing: bytes.prefix(take))) }
+            } else {
+                buffer.withUnsafeReadableBytes { literal.append(contentsOf: $0.prefix(take)) }
+            }
             buffer.moveReaderIndex(forwardBy: take)
             missing -= take
             if missing > 0 { return .needMoreData }
-            literals[gathered.count] = literal
-            literal = []
+            if let spool {
+                literals[gathered.count] = .file(spool)
+                self.spool = nil
+            } else {
+                literals[gathered.count] = .string(literal)
+                literal = []
+            }
         }
         switch try IMAPFraming.scan(buffer.readableBytesView, maxLineLength: maxLineLength, maxLiteralSize: maxLiteralSize) {
         case .complete(let length):
@@ -59,11 +85,12 @@ struct IMAPFrameDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(forwardBy: length)
             context.fireChannelRead(wrapInboundOut(frame))
             return .continue
-        case .awaitingLiteral(let lineEnd, let count) where count >= Self.directLiteral:
-            // What precedes the literal goes to the frame; the literal into an array of its size.
+        case .awaitingLiteral(let lineEnd, let count) where count >= min(Self.directLiteral, spoolLiteral):
+            // What precedes the literal goes to the frame; the literal into a file, or an array of its size.
             buffer.withUnsafeReadableBytes { gathered.append(contentsOf: $0.prefix(lineEnd)) }
             buffer.moveReaderIndex(forwardBy: lineEnd)
-            literal.reserveCapacity(count)
+            spool = count >= spoolLiteral ? try? MessageFile(spooling: [], in: spoolDirectory) : nil
+            if spool == nil { literal.reserveCapacity(count) }
             missing = count
             return .continue
         case .awaitingLiteral, .needMore:

@@ -1,10 +1,13 @@
 import Foundation
+import MIME
 
 /// One value in an IMAP response (RFC 9051 §4): an atom (numbers included), a string (quoted or
-/// literal, as bytes), NIL, or a parenthesised list.
+/// literal, as bytes; a literal the frame decoder received into a file, as that file), NIL, or a
+/// parenthesised list.
 public indirect enum IMAPValue: Sendable, Hashable {
     case atom(String)
     case string([UInt8])
+    case file(MessageFile)
     case list([IMAPValue])
     case `nil`
 
@@ -128,18 +131,25 @@ extension IMAPResponse {
         return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
     }
 
-    /// `* n FETCH (UID u BODY[] {…})` → the UID and the body, when present.
-    public var fetched: (uid: UInt64?, body: [UInt8]?)? {
+    /// `* n FETCH (UID u BODY[] {…})` → the UID and the body, when present (the file it was
+    /// received into, for a large one).
+    public var fetched: (uid: UInt64?, body: FetchedMessage?)? {
         guard kind == .untagged, values.count >= 3, values[1].atom?.uppercased() == "FETCH", case .list(let items) = values[2] else {
             return nil
         }
         var uid: UInt64?
-        var body: [UInt8]?
+        var body: FetchedMessage?
         var index = 0
         while index + 1 < items.count {
             let key = items[index].atom?.uppercased() ?? ""
             if key == "UID" { uid = items[index + 1].number }
-            if key.hasPrefix("BODY[") || key == "RFC822" { body = items[index + 1].bytes }
+            if key.hasPrefix("BODY[") || key == "RFC822" {
+                if case .file(let file) = items[index + 1] {
+                    body = .file(file)
+                } else {
+                    body = items[index + 1].bytes.map(FetchedMessage.bytes)
+                }
+            }
             index += 2
         }
         return (uid, body)
@@ -149,8 +159,8 @@ extension IMAPResponse {
 /// Reads the tokens of one response.
 struct IMAPScanner {
     let bytes: [UInt8]
-    /// Literals delivered apart from `bytes`, by the offset where each would begin.
-    var literals: [Int: [UInt8]] = [:]
+    /// Literals delivered apart from `bytes` (`.string` or `.file`), by the offset where each would begin.
+    var literals: [Int: IMAPValue] = [:]
     var index = 0
     static let maxDepth = 64
 
@@ -221,7 +231,7 @@ struct IMAPScanner {
             case UInt8(ascii: "\""):
                 result.append(.string(try quoted()))
             case UInt8(ascii: "{"):
-                result.append(.string(try literal()))
+                result.append(try literal())
             default:
                 let atom = self.atom()
                 result.append(atom.uppercased() == "NIL" ? .nil : .atom(atom))
@@ -245,7 +255,7 @@ struct IMAPScanner {
     }
 
     // literal = "{" number64 ["+"] "}" CRLF *CHAR8
-    mutating func literal() throws(IMAPSyntaxError) -> [UInt8] {
+    mutating func literal() throws(IMAPSyntaxError) -> IMAPValue {
         index += 1
         let start = index
         while let byte = current, byte >= 0x30, byte <= 0x39 { index += 1 }
@@ -257,12 +267,18 @@ struct IMAPScanner {
         guard current == 0x0A else { throw IMAPSyntaxError(reason: "a literal's length must end its line") }
         index += 1
         if let held = literals[index] {
-            guard held.count == count else { throw IMAPSyntaxError(reason: "the literal is not as long as announced") }
+            let length: Int? =
+                switch held {
+                case .string(let bytes): bytes.count
+                case .file(let file): file.size
+                default: nil
+                }
+            guard length == count else { throw IMAPSyntaxError(reason: "the literal is not as long as announced") }
             return held
         }
         guard index + count <= bytes.count else { throw IMAPSyntaxError(reason: "the literal is shorter than announced") }
         defer { index += count }
-        return Array(bytes[index..<(index + count)])
+        return .string(Array(bytes[index..<(index + count)]))
     }
 
     // atom, with a bracketed section kept whole (BODY[HEADER.FIELDS (A B)])
