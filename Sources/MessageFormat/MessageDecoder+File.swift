@@ -4,12 +4,15 @@ import MIME
 import SMIME
 import X509
 
-/// A replication message verified from its file without being held: its metadata, signer and
-/// record count are known; `forEachRecord` reads the records from the file again, one at a time.
+/// A replication message verified from its file without being held: its metadata and signer are
+/// known (and its record count, when its records were checked as it was verified); `forEachRecord`
+/// reads the records from the file again, one at a time.
 public struct StreamedMessage: Sendable {
     /// What `MessageDecoder.decode(_:)` gives, except that `message.records` is empty.
     public var decoded: DecodedMessage
-    public let recordCount: Int
+    /// Nil when the records were not read as the message was verified (`checkingRecords: false`):
+    /// then the first reading of them checks them, as a message read whole is checked.
+    public let recordCount: Int?
     let file: MessageFile
     let part: MessageLayout.Part
     let algorithm: SigningAlgorithm.Digest
@@ -39,12 +42,28 @@ public struct StreamedMessage: Sendable {
             reader = LDIFReader(source: source)
         }
 
-        /// The next record; nil after the last (once the file was found unchanged). The file was
-        /// verified whole, so what no longer reads or parses was changed since.
+        /// The next record; nil after the last (once the file was found unchanged). A record that
+        /// does not parse, or that its message may not hold (a change record in a full message),
+        /// refuses the message as `decode` does, if the file is unchanged (the rest of it is read
+        /// to know); in a file changed since it was verified, it is that change that is reported.
         public func next() throws(DecodeError) -> LDIFRecord? {
             guard !finished else { return nil }
+            let record: LDIFRecord?
             do {
-                if let record = try reader.next() { return record }
+                record = try reader.next()
+            } catch {
+                try refuse(.invalid(source.failure.map { "the LDIF body does not decode: \($0.reason)" } ?? "LDIF body, \(error)"))
+            }
+            if let record {
+                number += 1
+                do throws(ReplicationMessageError) {
+                    try message.decoded.message.check(record, number: number)
+                } catch {
+                    try refuse(error)
+                }
+                return record
+            }
+            do {
                 try source.drain()
             } catch {
                 throw .mime(StreamedMessage.changed(message.file, "\(error)"))
@@ -53,12 +72,25 @@ public struct StreamedMessage: Sendable {
             finished = true  // (only once the file was found unchanged: a failed check fails again)
             return nil
         }
+
+        private var number = 0
+
+        /// Throws `error` about the verified message, or, when the file no longer holds it, that.
+        private func refuse(_ error: ReplicationMessageError) throws(DecodeError) -> Never {
+            do {
+                try source.drain(decoding: false)
+            } catch {
+                throw .mime(StreamedMessage.changed(message.file, "\(error)"))
+            }
+            guard source.digest == message.digest, source.headerMatches else { throw .mime(StreamedMessage.changed(message.file)) }
+            throw .format(error)
+        }
     }
 
     /// The message with its records, read again from the file (and checked against what was verified).
     public func message() throws(DecodeError) -> ReplicationMessage {
         var message = decoded.message
-        message.records.reserveCapacity(recordCount)
+        message.records.reserveCapacity(recordCount ?? 0)
         let reader = records()
         while let record = try reader.next() { message.records.append(record) }
         return message
@@ -79,18 +111,22 @@ extension MessageDecoder {
     /// records counted and checked, not kept). Memory stays bounded by the largest record, whatever
     /// the size of the message. A signed part that is itself a multipart is refused (a replication
     /// message's is application/ldif).
-    public func decode(file path: String, at time: Date = Date()) async throws(DecodeError) -> StreamedMessage {
+    ///
+    /// `checkingRecords: false` hashes the signed part without parsing its LDIF (a caller that will
+    /// read the records anyway, `sync`, parses them once): the first reading of the records then
+    /// refuses a message whose LDIF does not parse, or whose records it may not hold, as this would.
+    public func decode(file path: String, at time: Date = Date(), checkingRecords: Bool = true) async throws(DecodeError) -> StreamedMessage {
         let file: MessageFile
         do {
             file = try MessageFile(path: path)
         } catch {
             throw .mime(error)
         }
-        return try await decode(file: file, at: time)
+        return try await decode(file: file, at: time, checkingRecords: checkingRecords)
     }
 
     /// The same, for a file already open (it stays open while the result lives).
-    public func decode(file: MessageFile, at time: Date = Date()) async throws(DecodeError) -> StreamedMessage {
+    public func decode(file: MessageFile, at time: Date = Date(), checkingRecords: Bool = true) async throws(DecodeError) -> StreamedMessage {
         let layout: MessageLayout
         do {
             layout = try MessageLayout.scan(file, limits: limits)
@@ -131,7 +167,7 @@ extension MessageDecoder {
         var ldifError: LDIFError?
         var recordError: ReplicationMessageError?
         do {
-            while let record = try reader.next() {
+            while checkingRecords, let record = try reader.next() {
                 count += 1
                 if recordError == nil, case .success(let message) = metadata {
                     do { try message.check(record, number: count) } catch { recordError = error }
@@ -170,7 +206,8 @@ extension MessageDecoder {
         let outer = layout.header.header
         let decoded = DecodedMessage(
             messageID: outer["Message-ID"], from: outer["From"], subject: outer["Subject"], date: outer["Date"], signer: signer, message: message)
-        return StreamedMessage(decoded: decoded, recordCount: count, file: file, part: part, algorithm: algorithm, digest: source.digest)
+        return StreamedMessage(
+            decoded: decoded, recordCount: checkingRecords ? count : nil, file: file, part: part, algorithm: algorithm, digest: source.digest)
     }
 }
 

@@ -34,7 +34,7 @@ extension SyncEngine {
                 continue
             case .none: continue
             }
-            if let candidate = await examine(input, reference: reference, context: context, now: now, received: arrival) {
+            if let candidate = await examine(input, reference: reference, context: context, now: now, received: arrival, checkingRecords: false) {
                 candidates.append(candidate)
             }
         }
@@ -83,7 +83,12 @@ extension SyncEngine {
 
     /// The message as a candidate of the run; nil for a request that `publish` answers (a site that
     /// publishes and receives may read one mailbox for both), which is left where it is.
-    func examine(_ input: FetchedMessage, reference: MessageReference, context: Context, now: Date, received: Date? = nil) async -> Candidate? {
+    /// `checkingRecords: false`: a large message's LDIF is not parsed as it is verified, only when
+    /// its records are read at its turn (which refuses it then, before anything of it is written, if
+    /// they do not parse): a run parses it once, not twice.
+    func examine(
+        _ input: FetchedMessage, reference: MessageReference, context: Context, now: Date, received: Date? = nil, checkingRecords: Bool = true
+    ) async -> Candidate? {
         let received = received ?? reference.received ?? now
         let decoded: DecodedMessage
         var streamed: StreamedMessage?
@@ -92,7 +97,7 @@ extension SyncEngine {
             case .bytes(let bytes):
                 decoded = try await context.decoder.decode(bytes, at: now)
             case .file(let file):
-                streamed = try await context.decoder.decode(file: file, at: now)
+                streamed = try await context.decoder.decode(file: file, at: now, checkingRecords: checkingRecords)
                 decoded = streamed!.decoded
             }
         } catch .otherKind(let kind) where kind == ReplicationMessage.Kind.request.rawValue {

@@ -79,6 +79,34 @@ import Testing
         #expect(spooled ?? [] == [], "no spooled file left behind")
     }
 
+    /// Its LDIF is parsed once, at its turn, not also as it is verified: a large full message whose
+    /// last record does not parse is quarantined then, for that reason, before anything of it is
+    /// written; the dry run foretells it, and the delta after it waits.
+    @Test func aLargeMessageWhoseLDIFBreaksAtTheEndIsQuarantinedAtItsTurn() throws {
+        let world = try SyncEndToEndTests.World(imap: false)
+        let ldif = Self.fullLDIF() + "dn: cn=last,ou=SiteA,o=Org\nobjectClass: inetOrgPerson\ncn last\nsn: L\n\n"
+        let full = try world.message(ldif: ldif, source: "site-a", sequence: 1, signer: "rsa", kind: "full")
+        #expect(full.count >= MessageDecoder.streamingSize, "\(full.count) bytes: large enough to be streamed")
+        let delta = try world.message(ldif: Self.delta, source: "site-a", sequence: 2, signer: "rsa")
+        try world.deliver([("a2", delta), ("a1-full", full)])
+        let before = try world.snapshot()
+
+        let dry = try world.sync(["--dry-run", "--format", "json"])
+        let run = try world.sync(["--format", "json"])
+        let foretold = try SyncEndToEndTests.report(dry)
+        let done = try SyncEndToEndTests.report(run)
+        for report in [foretold, done] {
+            let outcomes = report.messages.map { "\($0.sequence ?? 0) \($0.outcome) \($0.reason ?? "")" }
+            #expect(report.messages.first { $0.sequence == 1 }?.outcome == "quarantined", "\(outcomes)")
+            #expect(report.messages.first { $0.sequence == 1 }?.reason?.contains("LDIF body") == true, "\(outcomes)")
+            #expect(report.messages.first { $0.sequence == 2 }?.outcome != "applied", "\(outcomes)")
+            #expect(report.changes == 0)
+        }
+        let siteA = { (snapshot: DirectorySnapshot) in snapshot.entries.filter { $0.key.hasSuffix("ou=site-a,dc=example,dc=com") } }
+        #expect(siteA(try world.snapshot()) == siteA(before), "nothing of it was written")
+        #expect(world.folders()[".Quarantine"]?.count == 1 && world.folders()[""]?.count == 1)
+    }
+
     @Test func readFromItsFileInAMaildir() throws { try run(imap: false, spill: true) }
 
     @Test func spooledFromIMAP() throws { try run(imap: true) }

@@ -44,7 +44,8 @@ import Testing
         }
     }
 
-    /// Both verdicts on `bytes`.
+    /// Both verdicts on `bytes`; and the streamed one again with the records checked only as they
+    /// are read (`checkingRecords: false`, as `sync` reads a large message), which must be the same.
     func verdicts(_ bytes: [UInt8], _ decoder: MessageDecoder, name: String) async throws -> (held: Verdict, streamed: Verdict) {
         let held: Verdict
         do {
@@ -71,6 +72,21 @@ import Testing
         } catch {
             streamed = .refused("records: \(error)")
         }
+        let unchecked: Verdict
+        do {
+            let message = try await decoder.decode(file: file.path, checkingRecords: false)
+            #expect(message.recordCount == nil)
+            var records: [LDIFRecord] = []
+            try message.forEachRecord { records.append($0) }
+            unchecked = .accepted(
+                source: message.decoded.message.source, sequence: message.decoded.message.sequence,
+                signer: message.decoded.signer.subject.description, records: records)
+        } catch let error as DecodeError {
+            unchecked = Self.refusal(error)
+        } catch {
+            unchecked = .refused("records: \(error)")
+        }
+        #expect(unchecked == streamed, "\(name): records checked at once \(streamed), as they are read \(unchecked)")
         return (held, streamed)
     }
 
@@ -201,12 +217,25 @@ import Testing
         } catch {
             #expect("\(error)".contains("changed while it was read"), "\(error)")
         }
-        // A change that breaks the LDIF itself is reported the same way.
+        // A change that breaks the LDIF itself is reported the same way; also when the records
+        // were not checked at first (then their first reading finds the LDIF broken, and says that
+        // the file changed, not that the verified message is broken).
+        bytes[at] = UInt8(ascii: "j")
+        let restored = try FileHandle(forWritingTo: file)
+        try restored.write(contentsOf: Data(bytes))
+        try restored.close()
+        let unchecked = try await decoder.decode(file: file.path, checkingRecords: false)
         bytes[at] = UInt8(ascii: "\u{01}")
         let again = try FileHandle(forWritingTo: file)
         try again.write(contentsOf: Data(bytes))
         try again.close()
         #expect(throws: DecodeError.self) { _ = try message.message() }
+        do {
+            _ = try unchecked.message()
+            Issue.record("a changed file gave its records")
+        } catch {
+            #expect("\(error)".contains("changed while it was read"), "\(error)")
+        }
     }
 
     /// Unchanged, the file gives the records the held decoder gives.

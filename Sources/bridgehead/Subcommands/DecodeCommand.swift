@@ -82,7 +82,7 @@ struct DecodeCommand: AsyncParsableCommand {
             throw Exit.dataError
         }
         do {
-            try show(streamed.decoded, count: streamed.recordCount) { emit in
+            try show(streamed.decoded, count: streamed.recordCount ?? 0) { emit in
                 emit(LDIFWriter().header)
                 try streamed.forEachRecord { emit(LDIFWriter().render($0)) }
             }
