@@ -138,9 +138,10 @@ private func searchOnce(
 ) throws(LDAPError) -> LDAPResult {
     let operation = "search \(request.base) \(request.filter)"
     let msgid = try startSearch(ld, request, controls: controls, operation: operation)
+    var names = AttributeNames()
     while true {
         let message = try awaitMessage(ld, msgid: msgid, timeout: timeout, all: false, operation: operation)
-        guard let result = try takeSearchMessage(ld, message, operation: operation, into: &entries) else { continue }
+        guard let result = try takeSearchMessage(ld, message, operation: operation, into: &entries, names: &names) else { continue }
         guard result.code == .success || (limited && result.code == .sizeLimitExceeded) else { throw result.error(operation) }
         return result
     }
@@ -165,12 +166,12 @@ private func startSearch(_ ld: OpaquePointer, _ request: SearchRequest, controls
 /// Takes (and frees) one message of a search: an entry is appended; the final result is returned.
 /// References and intermediate responses are not followed.
 private func takeSearchMessage(
-    _ ld: OpaquePointer, _ message: OpaquePointer, operation: String, into entries: inout [Entry]
+    _ ld: OpaquePointer, _ message: OpaquePointer, operation: String, into entries: inout [Entry], names: inout AttributeNames
 ) throws(LDAPError) -> LDAPResult? {
     switch UInt(bitPattern: Int(ldap_msgtype(message))) {
     case UInt(LDAP_RES_SEARCH_ENTRY):
         defer { ldap_msgfree(message) }
-        entries.append(try entry(ld, message, operation: operation))
+        entries.append(try entry(ld, message, operation: operation, names: &names))
         return nil
     case UInt(LDAP_RES_SEARCH_RESULT):
         return try parseResult(ld, message, operation: operation)
@@ -180,8 +181,29 @@ private func takeSearchMessage(
     }
 }
 
+/// The attribute descriptions of the last entry read, by position: the entries of one search
+/// mostly name the same attributes in the same order, so a name the same bytes as the one at its
+/// place before is not made into a String and checked again.
+struct AttributeNames {
+    private var known: [(bytes: [UInt8], description: AttributeDescription)] = []
+
+    mutating func description(_ name: berval, at index: Int) -> AttributeDescription {
+        let raw = UnsafeRawBufferPointer(start: name.bv_val, count: Int(name.bv_len))
+        if index < known.count, known[index].bytes.elementsEqual(raw) { return known[index].description }
+        let bytes = Array(raw)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let description = AttributeDescription(text) ?? AttributeDescription(type: text)
+        if index < known.count {
+            known[index] = (bytes, description)
+        } else if index == known.count {
+            known.append((bytes, description))
+        }
+        return description
+    }
+}
+
 /// Copies one SearchResultEntry out of libldap, values as bytes.
-private func entry(_ ld: OpaquePointer, _ message: OpaquePointer, operation: String) throws(LDAPError) -> Entry {
+private func entry(_ ld: OpaquePointer, _ message: OpaquePointer, operation: String, names: inout AttributeNames) throws(LDAPError) -> Entry {
     // One pass over the entry's BER, as ldapsearch reads it (ldap_get_values_len would scan the
     // entry again from its start for every attribute).
     var ber: OpaquePointer?
@@ -197,7 +219,7 @@ private func entry(_ ld: OpaquePointer, _ message: OpaquePointer, operation: Str
     var attributes: [Attribute] = []
     var values: UnsafeMutablePointer<berval>?
     while ldap_get_attribute_ber(ld, message, ber, &name, &values) == LDAP_SUCCESS, name.bv_val != nil {
-        let description = String(decoding: bytes(of: name), as: UTF8.self)
+        let description = names.description(name, at: attributes.count)
         var collected: [[UInt8]] = []
         if let values {
             var index = 0
@@ -208,7 +230,7 @@ private func entry(_ ld: OpaquePointer, _ message: OpaquePointer, operation: Str
             ber_memfree(values)
         }
         values = nil
-        attributes.append(Attribute(AttributeDescription(description) ?? AttributeDescription(type: description), values: collected))
+        attributes.append(Attribute(description, values: collected))
     }
     return Entry(dn: dn, attributes: attributes)
 }
@@ -247,6 +269,7 @@ extension LDAPConnection {
         return try await run { ld throws(LDAPError) in
             var results = [[Entry]](repeating: [], count: bases.count)
             var outstanding: [Int32: (index: Int, operation: String)] = [:]
+            var names = AttributeNames()
             var next = 0
             while next < bases.count || !outstanding.isEmpty {
                 while next < bases.count, outstanding.count < max(window, 1) {
@@ -261,7 +284,7 @@ extension LDAPConnection {
                     ldap_msgfree(message)
                     continue
                 }
-                guard let result = try takeSearchMessage(ld, message, operation: operation, into: &results[index]) else { continue }
+                guard let result = try takeSearchMessage(ld, message, operation: operation, into: &results[index], names: &names) else { continue }
                 outstanding[msgid] = nil
                 // A size limit (500 entries for a non-rootdn bind, by default) ends a one-level search
                 // early: what came is a part of the children, and says at least that there are some.

@@ -70,6 +70,34 @@ import Testing
         await #expect(throws: LDAPError.self) { try await connection.search(base: dn("ou=nowhere,dc=example,dc=com")) }
     }
 
+    /// Entries of different shapes in one search (the client reuses an attribute's name from the
+    /// entry before when its bytes are the same at the same place): each comes with its own names
+    /// and values, as `ldapsearch` shows them, options and all.
+    @Test func entriesOfDifferentShapesKeepTheirOwnAttributes() async throws {
+        let seed = Fixtures.directory.appendingPathComponent("../../../examples/directory.ldif").standardizedFileURL.path
+        let slapd = try Slapd(.init(seeds: [seed]))
+        let connection = try await slapd.rootConnection()
+        let people = slapd.base.child(RDN("ou", "extra"))
+        try await connection.apply(.add(organizationalUnit(people, "extra")))
+        try await connection.apply(.add(person(people.child(RDN("cn", "a")), cn: "a", sn: "A")))
+        try await connection.apply(
+            .add(person(people.child(RDN("cn", "b")), cn: "b", sn: "B", extra: [Attribute("description;lang-en", strings: ["in English"])])))
+        try await connection.apply(
+            .add(person(people.child(RDN("cn", "c")), cn: "c", sn: "C", extra: [Attribute("description", strings: ["plain"])])))
+        let snapshot = try DirectorySnapshot(ldif: try slapd.dump())
+        let whole = try await connection.search(base: slapd.base, scope: .subtree)
+        let paged = try await connection.search(SearchRequest(base: slapd.base, scope: .subtree, pageSize: 2))
+        for found in [whole, paged] {
+            #expect(found.count == 11)
+            #expect(DirectorySnapshot(entries: found) == snapshot, "\(DirectorySnapshot(entries: found).differences(from: snapshot))")
+        }
+        let read = try await connection.read([people.child(RDN("cn", "b")), people.child(RDN("cn", "c")), people])
+        #expect(
+            read.map { $0?.attributes.map(\.description.description).sorted() } == [
+                ["cn", "description;lang-en", "objectClass", "sn"], ["cn", "description", "objectClass", "sn"], ["objectClass", "ou"],
+            ])
+    }
+
     @Test func seededSandboxHoldsTheSeed() async throws {
         let seed = Fixtures.directory.appendingPathComponent("../../../examples/directory.ldif").standardizedFileURL.path
         let slapd = try Slapd(.init(seeds: [seed]))
