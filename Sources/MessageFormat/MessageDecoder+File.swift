@@ -63,12 +63,7 @@ public struct StreamedMessage: Sendable {
                 }
                 return record
             }
-            do {
-                try source.drain()
-            } catch {
-                throw .mime(StreamedMessage.changed(message.file, "\(error)"))
-            }
-            guard source.digest == message.digest, source.headerMatches else { throw .mime(StreamedMessage.changed(message.file)) }
+            try checkUnchanged(decoding: true)
             finished = true  // (only once the file was found unchanged: a failed check fails again)
             return nil
         }
@@ -77,13 +72,18 @@ public struct StreamedMessage: Sendable {
 
         /// Throws `error` about the verified message, or, when the file no longer holds it, that.
         private func refuse(_ error: ReplicationMessageError) throws(DecodeError) -> Never {
+            try checkUnchanged(decoding: false)
+            throw .format(error)
+        }
+
+        /// Reads the rest of the file; throws if it no longer holds what was verified.
+        private func checkUnchanged(decoding: Bool) throws(DecodeError) {
             do {
-                try source.drain(decoding: false)
+                try source.drain(decoding: decoding)
             } catch {
                 throw .mime(StreamedMessage.changed(message.file, "\(error)"))
             }
             guard source.digest == message.digest, source.headerMatches else { throw .mime(StreamedMessage.changed(message.file)) }
-            throw .format(error)
         }
     }
 

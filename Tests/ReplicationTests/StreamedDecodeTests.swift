@@ -58,36 +58,28 @@ import Testing
         }
         let file = folder.appendingPathComponent(name)
         try Data(bytes).write(to: file)
-        let streamed: Verdict
-        do {
-            let message = try await decoder.decode(file: file.path)
-            var records: [LDIFRecord] = []
-            try message.forEachRecord { records.append($0) }
-            #expect(records.count == message.recordCount, "\(name)")
-            streamed = .accepted(
-                source: message.decoded.message.source, sequence: message.decoded.message.sequence,
-                signer: message.decoded.signer.subject.description, records: records)
-        } catch let error as DecodeError {
-            streamed = Self.refusal(error)
-        } catch {
-            streamed = .refused("records: \(error)")
-        }
-        let unchecked: Verdict
-        do {
-            let message = try await decoder.decode(file: file.path, checkingRecords: false)
-            #expect(message.recordCount == nil)
-            var records: [LDIFRecord] = []
-            try message.forEachRecord { records.append($0) }
-            unchecked = .accepted(
-                source: message.decoded.message.source, sequence: message.decoded.message.sequence,
-                signer: message.decoded.signer.subject.description, records: records)
-        } catch let error as DecodeError {
-            unchecked = Self.refusal(error)
-        } catch {
-            unchecked = .refused("records: \(error)")
-        }
+        let streamed = await streamedVerdict(file.path, decoder, checkingRecords: true, name: name)
+        let unchecked = await streamedVerdict(file.path, decoder, checkingRecords: false, name: name)
         #expect(unchecked == streamed, "\(name): records checked at once \(streamed), as they are read \(unchecked)")
         return (held, streamed)
+    }
+
+    /// The verdict of `decode(file:checkingRecords:)` and a reading of the records; the record
+    /// count is known only when the records were checked at once.
+    func streamedVerdict(_ path: String, _ decoder: MessageDecoder, checkingRecords: Bool, name: String) async -> Verdict {
+        do {
+            let message = try await decoder.decode(file: path, checkingRecords: checkingRecords)
+            var records: [LDIFRecord] = []
+            try message.forEachRecord { records.append($0) }
+            #expect(message.recordCount == (checkingRecords ? records.count : nil), "\(name)")
+            return .accepted(
+                source: message.decoded.message.source, sequence: message.decoded.message.sequence,
+                signer: message.decoded.signer.subject.description, records: records)
+        } catch let error as DecodeError {
+            return Self.refusal(error)
+        } catch {
+            return .refused("records: \(error)")
+        }
     }
 
     func expectSame(_ bytes: [UInt8], _ decoder: MessageDecoder, name: String, accepted: Bool? = nil) async throws {

@@ -22,7 +22,7 @@ public struct IMAPFrame: Sendable {
 /// A literal of `directLiteral` bytes or more (a message being fetched) is not left to grow in the
 /// channel's buffer, which doubles as it fills and is then copied into the frame: it is gathered into
 /// an array of its own, allocated once at its final size, as its bytes arrive. One of `spoolLiteral`
-/// bytes or more is written as it arrives to an unlinked file in `spoolDirectory` (or, when no file
+/// bytes or more is written as it arrives to an unlinked temporary file (or, when no file
 /// can be made there, gathered in memory all the same), so that a large message is never held whole.
 /// A file that cannot be written fails the connection.
 struct IMAPFrameDecoder: ByteToMessageDecoder {
@@ -34,10 +34,9 @@ struct IMAPFrameDecoder: ByteToMessageDecoder {
     /// From this size on, a literal is gathered into an array of its own.
     static let directLiteral = 1 << 20
     /// From this size on, a literal is received into a file (the size from which a message is
-    /// decoded from its file, `MessageDecoder.streamingSize`).
+    /// decoded from its file, `MessageDecoder.streamingSize`), in the temporary directory.
     static let spoolLiteral = 16 << 20
-    let spoolLiteral: Int
-    let spoolDirectory: String
+    private let spoolDirectory = FileManager.default.temporaryDirectory.path
 
     /// The start of a frame whose large literal is being read, the literals gathered so far, the
     /// one being read (in memory or in its file), and how many of its bytes are to come.
@@ -47,14 +46,9 @@ struct IMAPFrameDecoder: ByteToMessageDecoder {
     private var spool: MessageFile?
     private var missing = 0
 
-    init(
-        maxLineLength: Int, maxLiteralSize: Int, spoolLiteral: Int = Self.spoolLiteral,
-        spoolDirectory: String = FileManager.default.temporaryDirectory.path
-    ) {
+    init(maxLineLength: Int, maxLiteralSize: Int) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
-        self.spoolLiteral = spoolLiteral
-        self.spoolDirectory = spoolDirectory
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -85,11 +79,11 @@ struct IMAPFrameDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(forwardBy: length)
             context.fireChannelRead(wrapInboundOut(frame))
             return .continue
-        case .awaitingLiteral(let lineEnd, let count) where count >= min(Self.directLiteral, spoolLiteral):
+        case .awaitingLiteral(let lineEnd, let count) where count >= Self.directLiteral:
             // What precedes the literal goes to the frame; the literal into a file, or an array of its size.
             buffer.withUnsafeReadableBytes { gathered.append(contentsOf: $0.prefix(lineEnd)) }
             buffer.moveReaderIndex(forwardBy: lineEnd)
-            spool = count >= spoolLiteral ? try? MessageFile(spooling: [], in: spoolDirectory) : nil
+            spool = count >= Self.spoolLiteral ? try? MessageFile(spooling: [], in: spoolDirectory) : nil
             if spool == nil { literal.reserveCapacity(count) }
             missing = count
             return .continue
