@@ -50,14 +50,17 @@ extension LDAPConnection {
 
     /// Runs a search and hands its entries to `body` a page at a time, so that a search of any size
     /// is never held whole (`request.pageSize` sets how many at a time; unpaged, all come at once).
-    /// Throws what the search or `body` throws.
+    /// The next page is asked for before `body` gets this one, so the server and the connection work
+    /// on it while `body` does (at most two pages are held). Throws what the search or `body` throws.
     public func search(_ request: SearchRequest, eachPage body: ([Entry]) async throws -> Void) async throws {
-        var cookie: [UInt8] = []
-        repeat {
-            let page = try await self.page(request, cookie: cookie)
-            cookie = page.cookie
+        var page = try await self.page(request, cookie: [])
+        while !page.cookie.isEmpty {
+            let cookie = page.cookie
+            async let next = self.page(request, cookie: cookie)
             try await body(page.entries)
-        } while !cookie.isEmpty
+            page = try await next
+        }
+        try await body(page.entries)
     }
 
     /// One page of a search, and the cookie for the next (empty: it was the last).

@@ -99,9 +99,22 @@ public final class LDAPConnection: @unchecked Sendable {
                 try check(ld, ldap_start_tls_s(ld, nil, nil), operation: "StartTLS with \(options.uri)")
             }
             try Self.bind(ld, credentials, operation: "bind to \(options.uri)")
+            // (Without it, libldap still works: two read(2) calls and a poll per message.)
+            _ = bh_add_readahead(ld, Self.readAhead)
         }
         logger.debug("connected", metadata: ["uri": "\(options.uri)"])
         return connection
+    }
+
+    /// Bytes libldap's connection reads from its socket at once (`bh_add_readahead`): many entries
+    /// of a search, where it would otherwise make two system calls and a poll for each.
+    static let readAhead: Int32 = 64 << 10
+
+    /// Whether the connection reads through liblber's read-ahead layer.
+    var readsAhead: Bool {
+        get async {
+            (try? await run { ld throws(LDAPError) in bh_reads_ahead(ld) == 1 }) ?? false
+        }
     }
 
     private static func configure(_ ld: OpaquePointer, _ options: LDAPConnectionOptions, operation: String) throws(LDAPError) {
