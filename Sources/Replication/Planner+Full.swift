@@ -140,7 +140,8 @@ extension Planner {
     }
 
     func planFull(_ batches: RecordBatches) async throws(PlanError) -> MessagePlan {
-        batches.prefetch(Self.fullBatch)  // (read while the owned entries are)
+        let checking: RecordBatches.Check = { [self] records, first throws(PlanError) in try checked(records, first: first) }
+        batches.prefetch(Self.fullBatch, checking)  // (read while the owned entries are)
         var owned = try await ownedEntries()
         var listed: Set<String> = []
         var store = ChangeStore(limit: spillAbove)
@@ -150,7 +151,7 @@ extension Planner {
         var targets: [String: (number: Int, reference: ResolvedReference)] = [:]
         var first = 1
         while true {
-            let batch = try await batches.next(Self.fullBatch)
+            let batch = try await batches.next(Self.fullBatch, checking)
             if batch.isEmpty { break }
             let translation = try await translate(batch, first: first)
             let (records, references) = (translation.records, translation.references)

@@ -48,7 +48,7 @@ public struct Planner: Sendable {
     public func plan(_ message: ReplicationMessage, records: RecordBatches? = nil) async throws(PlanError) -> MessagePlan {
         switch message.kind {
         case .delta:
-            let translation = try await translate(message.records, first: 1)
+            let translation = try await translate(try checked(message.records, first: 1), first: 1)
             try await checkTargets(translation.records, translation.targets)
             return try await planDelta(translation.records, translation.references)
         case .full: return try await planFull(records ?? RecordBatches(message.records))
@@ -74,10 +74,13 @@ public struct Planner: Sendable {
         var targets: [[ResolvedReference]] = []
     }
 
-    /// Records of a message (the first numbered `first`) with DNs mapped and DN-valued attributes
-    /// resolved.
-    func translate(_ written: [LDIFRecord], first: Int) async throws(PlanError) -> Translation {
+    /// Records of a message (the first numbered `first`) as change records, every name in them the
+    /// schema's own, and what they write (attributes, object classes, values) judged: all that needs
+    /// nothing from the directory or the run, so that a large message's next batch is checked on
+    /// the thread that reads it while the planner works on the one before (`RecordBatches`).
+    func checked(_ written: [LDIFRecord], first: Int) throws(PlanError) -> [ChangeRecord] {
         var records: [ChangeRecord] = []
+        records.reserveCapacity(written.count)
         for (offset, record) in written.enumerated() {
             let index = first - 1 + offset
             let change: ChangeRecord
@@ -98,6 +101,12 @@ public struct Planner: Sendable {
         // looked up for them; where they write and whose entries, once their DNs are ours.
         let violations = policy.check(records, schema: schema, judging: .content, first: first)
         if !violations.isEmpty { throw .refused(Self.summary(violations)) }
+        return records
+    }
+
+    /// Checked records (`checked`; the first numbered `first`) with DNs mapped and DN-valued
+    /// attributes resolved.
+    func translate(_ records: [ChangeRecord], first: Int) async throws(PlanError) -> Translation {
         // Every DN-valued value, resolved in one go (one directory search for all the addresses).
         var wanted: [String] = []
         var wantedSet: Set<String> = []
@@ -263,7 +272,7 @@ public struct Planner: Sendable {
                 owners[key] = .some(Self.owner(of: entry))
             }
         }
-        // What the records write was judged before anything was resolved (`translate`).
+        // What the records write was judged before anything was resolved (`checked`).
         let violations = policy.check(records, owners: owners, schema: schema, judging: .placement, first: first)
         if let threshold = violations.first(where: { $0.kind == .deleteThreshold }) { throw .overThreshold(threshold.reason) }
         if !violations.isEmpty { throw .refused(Self.summary(violations)) }

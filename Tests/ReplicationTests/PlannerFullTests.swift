@@ -130,23 +130,28 @@ struct PlannerFullTests {
     /// From a large message's file the records come a batch ahead of the planner (read on another
     /// thread while it plans the batch before): the same plan as from the records held. A file
     /// changed after its check refuses the plan, whichever batch holds the change.
-    @Test func fromItsFileTheSamePlanAndAChangedFileIsRefused() async throws {
-        let pki = try TestPKI()
+    /// `ldif` as a signed full message in a file, decoded from it as sync reads a large message.
+    static func streamed(_ ldif: String, _ pki: TestPKI) async throws -> (message: StreamedMessage, file: URL, bytes: [UInt8]) {
         let entity =
             "Content-Type: application/ldif; charset=utf-8\r\nBridgehead-Format: 1\r\nBridgehead-Source: site-a\r\n"
             + "Bridgehead-Sequence: 1\r\nBridgehead-Kind: full\r\n\r\nversion: 1\r\n\r\n"
-            + Self.ldif.replacingOccurrences(of: "\n", with: "\r\n")
+            + ldif.replacingOccurrences(of: "\n", with: "\r\n")
         let input = pki.directory.appendingPathComponent("full-entity")
         try Data(entity.utf8).write(to: input)
-        var bytes = try pki.openssl([
+        let bytes = try pki.openssl([
             "cms", "-sign", "-in", input.path, "-signer", pki.path("rsa.pem"), "-inkey", pki.path("rsa.key"), "-binary", "-md", "sha256",
             "-from", "dra@site-a.example.com", "-to", "dra@site-b.example.com", "-subject", "replication",
         ]).stdoutBytes
         let file = pki.directory.appendingPathComponent("full.eml")
         try Data(bytes).write(to: file)
         let decoder = MessageDecoder(verifier: try SMIMEVerifier(pemFiles: [pki.path("ca.pem")]))
-        let streamed = try await decoder.decode(file: file.path)
-        #expect(streamed.recordCount == Self.many + 2)
+        return (try await decoder.decode(file: file.path, checkingRecords: false), file, bytes)
+    }
+
+    @Test func fromItsFileTheSamePlanAndAChangedFileIsRefused() async throws {
+        let pki = try TestPKI()
+        let (streamed, file, signed) = try await Self.streamed(Self.ldif, pki)
+        var bytes = signed
 
         let held = try await Self.setup().planner.plan(PlannerTests.message(Self.ldif, kind: .full))
         let read = try await Self.setup().planner.plan(streamed.decoded.message, records: RecordBatches(streamed))
@@ -163,6 +168,36 @@ struct PlannerFullTests {
             Issue.record("a changed file was planned")
         } catch {
             #expect("\(error)".contains("changed while it was read"), "\(error)")
+        }
+    }
+
+    /// The next batch is read and checked (names, what it writes) ahead, while the planner works on
+    /// the one before; the refusal is still the first fault in the message's order: a record of the
+    /// first batch outside the source's subtrees (found only when that batch is planned), not a
+    /// name the schema does not know in the second (found as soon as it is read); and the same
+    /// words as from the records held.
+    @Test func readAheadTheFirstFaultIsStillTheOneReported() async throws {
+        let pki = try TestPKI()
+        var people = Self.ldif.components(separatedBy: "dn: cn=p0,")
+        people[1] = "dn: cn=X,ou=people,dc=example,dc=com\nobjectClass: person\ncn: X\nsn: X\n\ndn: cn=p0," + people[1]
+        let ldif = people.joined(separator: "") + "dn: cn=Y,ou=SiteA,o=Org\nobjectClass: person\ncn: Y\nsn: Y\nnoSuchName: y\n\n"
+        let (streamed, _, _) = try await Self.streamed(ldif, pki)
+        let held = await PlannerTests.refusal(try Self.setup(), try PlannerTests.message(ldif, kind: .full))
+        do {
+            _ = try await Self.setup().planner.plan(streamed.decoded.message, records: RecordBatches(streamed))
+            Issue.record("planned")
+        } catch {
+            #expect("\(error)".contains("record 3: cn=X,ou=people") && "\(error)" == held, "\(error) / \(held ?? "accepted")")
+        }
+        // Alone, the second batch's fault is found (from the file as from memory).
+        let second = ldif.replacingOccurrences(of: "dn: cn=X,ou=people,dc=example,dc=com\nobjectClass: person\ncn: X\nsn: X\n\n", with: "")
+        let (alone, _, _) = try await Self.streamed(second, pki)
+        let heldAlone = await PlannerTests.refusal(try Self.setup(), try PlannerTests.message(second, kind: .full))
+        do {
+            _ = try await Self.setup().planner.plan(alone.decoded.message, records: RecordBatches(alone))
+            Issue.record("planned")
+        } catch {
+            #expect("\(error)".contains("record \(Self.many + 3)") && "\(error)" == heldAlone, "\(error) / \(heldAlone ?? "accepted")")
         }
     }
 
