@@ -184,24 +184,18 @@ private func takeSearchMessage(
     }
 }
 
-/// The attribute descriptions of the last entry read, by position: the entries of one search
-/// mostly name the same attributes in the same order, so a name the same bytes as the one at its
-/// place before is not made into a String and checked again.
+/// The attribute descriptions of the last entry read, by position (`PositionalMemo`): a name the
+/// same bytes as the one at its place before is not made into a String and checked again.
 struct AttributeNames {
-    private var known: [(bytes: [UInt8], description: AttributeDescription)] = []
+    private var memo = PositionalMemo<[UInt8], AttributeDescription>()
 
     mutating func description(_ name: berval, at index: Int) -> AttributeDescription {
         let raw = UnsafeRawBufferPointer(start: name.bv_val, count: Int(name.bv_len))
-        if index < known.count, known[index].bytes.elementsEqual(raw) { return known[index].description }
-        let bytes = Array(raw)
-        let text = String(decoding: bytes, as: UTF8.self)
-        let description = AttributeDescription(text) ?? AttributeDescription(type: text)
-        if index < known.count {
-            known[index] = (bytes, description)
-        } else if index == known.count {
-            known.append((bytes, description))
+        return memo.value(at: index, isSame: { $0.elementsEqual(raw) }) {
+            let bytes = Array(raw)
+            let text = String(decoding: bytes, as: UTF8.self)
+            return (bytes, AttributeDescription(text) ?? AttributeDescription(type: text))
         }
-        return description
     }
 }
 

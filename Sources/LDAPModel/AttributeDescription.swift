@@ -44,7 +44,40 @@ public struct AttributeDescription: Hashable, Sendable {
         return ([type.lowercased()] + options.map { $0.lowercased() }.sorted()).joined(separator: ";")
     }
 
-    public func matches(_ other: AttributeDescription) -> Bool { normalized == other.normalized }
+    /// Whether both name the same thing (their `normalized` forms are equal). Without options (nearly
+    /// always) and in ASCII (as valid names are), no String is made.
+    public func matches(_ other: AttributeDescription) -> Bool {
+        if options.isEmpty, other.options.isEmpty, let same = Self.equalIgnoringASCIICase(type, other.type) { return same }
+        return normalized == other.normalized
+    }
+
+    /// Whether the type is `name`, ignoring case (and the options).
+    public func hasType(_ name: String) -> Bool {
+        Self.equalIgnoringASCIICase(type, name) ?? (type.lowercased() == name.lowercased())
+    }
+
+    /// Whether `a` and `b` are equal with ASCII capitals lower-cased; nil when either has a byte
+    /// outside ASCII (then only `lowercased()` can say).
+    public static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool? {
+        var a = a
+        var b = b
+        return a.withUTF8 { left in
+            b.withUTF8 { right in
+                if left.count == right.count {
+                    for index in left.indices where left[index] != right[index] {
+                        let (x, y) = (left[index], right[index])
+                        if x >= 0x80 || y >= 0x80 { return nil }
+                        if lowercase(x) != lowercase(y) { return left.contains { $0 >= 0x80 } || right.contains { $0 >= 0x80 } ? nil : false }
+                    }
+                    // (Equal bytes: equal, whatever they are.)
+                    return true
+                }
+                return left.contains { $0 >= 0x80 } || right.contains { $0 >= 0x80 } ? nil : false
+            }
+        }
+    }
+
+    private static func lowercase(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
 }
 
 extension AttributeDescription: CustomStringConvertible {

@@ -36,8 +36,9 @@ public struct Entry: Hashable, Sendable {
     /// Attributes with the same description merged, in first-seen order.
     public var mergedAttributes: [Attribute] {
         // Most entries name each attribute once (and have few): then there is nothing to merge.
-        let keys = attributes.map(\.description.normalized)
-        if keys.count <= 32, !keys.indices.contains(where: { index in keys[..<index].contains(keys[index]) }) {
+        if attributes.count <= 32,
+            !attributes.indices.contains(where: { index in attributes[..<index].contains { $0.description.matches(attributes[index].description) } })
+        {
             return attributes
         }
         var order: [String] = []
