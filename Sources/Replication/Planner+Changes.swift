@@ -7,26 +7,35 @@ import LDIF
 extension Planner {
     /// objectClass gains the auxiliary class, and the entry records its owner.
     func withAgentAttributes(_ attributes: [Attribute]) -> [Attribute] {
-        var result: [Attribute] = []
-        var classes: [[UInt8]] = []
-        let owner = Self.ownerAttribute.lowercased()
-        let replicated = Self.replicatedClass.lowercased()
+        // (Run for every record of a full message: names compared in place, no String made.)
+        var classes = Attribute(Self.objectClass, values: [])
+        var others: [Attribute] = []
+        others.reserveCapacity(attributes.count)
         for attribute in attributes {
-            let type = attribute.description.type.asciiLowercased
-            if type == "objectclass" {
-                classes += attribute.values
-            } else if type != owner {
-                result.append(attribute)
+            if attribute.description.hasType("objectClass") {
+                classes.values += attribute.values
+            } else if !attribute.description.hasType(Self.ownerAttribute) {
+                others.append(attribute)
             }
         }
-        if !classes.contains(where: { String(decoding: $0, as: UTF8.self).asciiLowercased == replicated }) {
-            classes.append(Array(Self.replicatedClass.utf8))
+        if !classes.values.contains(where: Self.isReplicatedClass) {
+            classes.values.append(Array(Self.replicatedClass.utf8))
         }
+        var result = [classes]
+        result.reserveCapacity(others.count + 2)
         // The same value twice (one member named by two addresses, say) would make the server refuse the add.
-        let unique = Entry(dn: .root, attributes: result).mergedAttributes.map { attribute in
-            Attribute(attribute.description, values: matcher.unique(attribute.description.type, attribute.values))
+        for attribute in Entry(dn: .root, attributes: others).mergedAttributes {
+            result.append(Attribute(attribute.description, values: matcher.unique(attribute.description.type, attribute.values)))
         }
-        return [Attribute("objectClass", values: classes)] + unique + [Attribute(Self.owner, strings: [source])]
+        result.append(Attribute(Self.owner, values: [Array(source.utf8)]))
+        return result
+    }
+
+    static let objectClass = AttributeDescription(type: "objectClass")
+
+    /// An objectClass value naming the class that marks an entry as replicated (in any case).
+    static func isReplicatedClass(_ value: [UInt8]) -> Bool {
+        AttributeDescription(type: String(decoding: value, as: UTF8.self)).hasType(replicatedClass)
     }
 
     /// The modifications that change `entry`, each reduced to what is not already so.

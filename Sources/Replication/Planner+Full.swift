@@ -32,31 +32,69 @@ extension Planner {
         var low: Int
     }
 
-    func contentDigest(_ attributes: [Attribute]) -> ContentDigest {
+    /// Hashers seeded and keyed for each attribute of the content digested last, by position.
+    typealias DigestKeys = PositionalMemo<AttributeDescription, KeyedHashers>
+
+    struct KeyedHashers {
+        var high: Hasher
+        var low: Hasher
+    }
+
+    func contentDigest(_ attributes: [Attribute], _ keys: inout DigestKeys) -> ContentDigest {
         var digest = ContentDigest(high: 0, low: 0)
-        for attribute in attributes {
-            // Seeded and keyed once per attribute, copied for each value.
-            var attributeHigh = Hasher()
-            var attributeLow = Hasher()
-            attributeHigh.combine(1 as UInt8)
-            attributeLow.combine(2 as UInt8)
-            let key = matcher.key(attribute.description)
-            attributeHigh.combine(key)
-            attributeLow.combine(key)
-            for value in attribute.values {
-                var high = attributeHigh
-                var low = attributeLow
-                high.combine(value.count)
-                low.combine(value.count)
-                value.withUnsafeBytes { bytes in
-                    high.combine(bytes: bytes)
-                    low.combine(bytes: bytes)
-                }
-                digest.high &+= high.finalize()
-                digest.low &+= low.finalize()
+        for (index, attribute) in attributes.enumerated() { add(attribute.description, attribute.values, at: index, to: &digest, &keys) }
+        return digest
+    }
+
+    /// The digest of what `withAgentAttributes` makes of a record's `attributes`, without making
+    /// it: the same (attribute, value) pairs, objectClass with the class that marks the entry as
+    /// replicated, the owner. (A value listed twice, which `withAgentAttributes` keeps once, is
+    /// counted twice here: that record's digest matches no entry's, and the record is compared
+    /// with its entry instead.)
+    func agentDigest(_ attributes: [Attribute], _ keys: inout DigestKeys) -> ContentDigest {
+        var digest = ContentDigest(high: 0, low: 0)
+        var marked = false
+        for (index, attribute) in attributes.enumerated() {
+            if attribute.description.hasType("objectClass") {
+                add(Self.objectClass, attribute.values, at: index, to: &digest, &keys)
+                marked = marked || attribute.values.contains(where: Self.isReplicatedClass)
+            } else if !attribute.description.hasType(Self.ownerAttribute) {
+                add(attribute.description, attribute.values, at: index, to: &digest, &keys)
             }
         }
+        if !marked { add(Self.objectClass, [Array(Self.replicatedClass.utf8)], at: attributes.count, to: &digest, &keys) }
+        add(Self.owner, [Array(source.utf8)], at: attributes.count + 1, to: &digest, &keys)
         return digest
+    }
+
+    /// Adds a keyed hash of each (attribute, value) pair to `digest`.
+    private func add(
+        _ description: AttributeDescription, _ values: [[UInt8]], at index: Int, to digest: inout ContentDigest, _ keys: inout DigestKeys
+    ) {
+        // Seeded and keyed once per attribute (once per place while the attribute there is the
+        // same), copied for each value.
+        let keyed = keys.value(at: index, isSame: { $0 == description }) {
+            var high = Hasher()
+            var low = Hasher()
+            high.combine(1 as UInt8)
+            low.combine(2 as UInt8)
+            let key = matcher.key(description)
+            high.combine(key)
+            low.combine(key)
+            return (description, KeyedHashers(high: high, low: low))
+        }
+        for value in values {
+            var high = keyed.high
+            var low = keyed.low
+            high.combine(value.count)
+            low.combine(value.count)
+            value.withUnsafeBytes { bytes in
+                high.combine(bytes: bytes)
+                low.combine(bytes: bytes)
+            }
+            digest.high &+= high.finalize()
+            digest.low &+= low.finalize()
+        }
     }
 
     /// The operations a full plan makes and the entries they leave (its effects), held until their
@@ -150,6 +188,7 @@ extension Planner {
         // Each entry the records refer to, once (with the first record that does).
         var targets: [String: (number: Int, reference: ResolvedReference)] = [:]
         var first = 1
+        var keys = DigestKeys()
         while true {
             let batch = try await batches.next(Self.fullBatch, checking)
             if batch.isEmpty { break }
@@ -163,12 +202,11 @@ extension Planner {
                 }
                 guard case .add(let attributes) = record.change else { continue }  // (a full message holds content records)
                 let key = record.dn.normalized
-                let desired = withAgentAttributes(attributes)
-                if listed.insert(key).inserted, let digest = owned.digests[key] ?? nil, digest == contentDigest(desired) {
+                if listed.insert(key).inserted, let digest = owned.digests[key] ?? nil, digest == agentDigest(attributes, &keys) {
                     unchanged += 1
                     owners[key] = .some(source)
                 } else {
-                    pending.append((index, desired))
+                    pending.append((index, withAgentAttributes(attributes)))
                 }
             }
             // The entries the other records name, as they are now (or as this run left them).
@@ -241,7 +279,8 @@ extension Planner {
     /// content's digest; then what this run's earlier messages left (compared with the entries).
     func ownedEntries() async throws(PlanError) -> Owned {
         var owned = Owned()
-        try await forEachOwned(attributes: ["*"]) { entry in owned.digests[entry.dn.normalized] = .some(contentDigest(entry.attributes)) }
+        var keys = DigestKeys()
+        try await forEachOwned(attributes: ["*"]) { entry in owned.digests[entry.dn.normalized] = .some(contentDigest(entry.attributes, &keys)) }
         for (key, entry) in view.knownEntries() {
             guard let dn = entry?.dn ?? DN(key), policy.subtrees.contains(where: { dn.isWithin($0) }) else { continue }
             if Self.owner(of: entry) == source {

@@ -110,8 +110,9 @@ public struct Planner: Sendable {
         // Every DN-valued value, resolved in one go (one directory search for all the addresses).
         var wanted: [String] = []
         var wantedSet: Set<String> = []
-        func collect(_ attribute: AttributeDescription, _ values: [[UInt8]]) {
-            guard matcher.holdsDistinguishedNames(attribute.type) else { return }
+        var holdsDNs = PositionalMemo<String, Bool>()
+        func collect(_ attribute: AttributeDescription, at place: Int, _ values: [[UInt8]]) {
+            guard matcher.holdsDistinguishedNames(attribute.type, at: place, &holdsDNs) else { return }
             for value in values {
                 let text = String(decoding: value, as: UTF8.self)
                 if wantedSet.insert(text).inserted { wanted.append(text) }
@@ -119,8 +120,10 @@ public struct Planner: Sendable {
         }
         for record in records {
             switch record.change {
-            case .add(let attributes): for attribute in attributes { collect(attribute.description, attribute.values) }
-            case .modify(let modifications): for modification in modifications { collect(modification.attribute, modification.values) }
+            case .add(let attributes):
+                for (place, attribute) in attributes.enumerated() { collect(attribute.description, at: place, attribute.values) }
+            case .modify(let modifications):
+                for (place, modification) in modifications.enumerated() { collect(modification.attribute, at: place, modification.values) }
             default: break
             }
         }
@@ -137,8 +140,8 @@ public struct Planner: Sendable {
             let index = first - 1 + offset
             var found: [ResolvedReference] = []
             var targets: [ResolvedReference] = []
-            func rewrite(_ attribute: AttributeDescription, _ values: [[UInt8]], lenient: Bool) throws(PlanError) -> [[UInt8]] {
-                guard matcher.holdsDistinguishedNames(attribute.type) else { return values }
+            func rewrite(_ attribute: AttributeDescription, at place: Int, _ values: [[UInt8]], lenient: Bool) throws(PlanError) -> [[UInt8]] {
+                guard matcher.holdsDistinguishedNames(attribute.type, at: place, &holdsDNs) else { return values }
                 var out: [[UInt8]] = []
                 for value in values {
                     let text = String(decoding: value, as: UTF8.self)
@@ -161,14 +164,16 @@ public struct Planner: Sendable {
             switch record.change {
             case .add(let attributes):
                 var rewritten: [Attribute] = []
-                for attribute in attributes {
-                    rewritten.append(Attribute(attribute.description, values: try rewrite(attribute.description, attribute.values, lenient: false)))
+                rewritten.reserveCapacity(attributes.count)
+                for (place, attribute) in attributes.enumerated() {
+                    rewritten.append(
+                        Attribute(attribute.description, values: try rewrite(attribute.description, at: place, attribute.values, lenient: false)))
                 }
                 change = .add(renamingRDN(rewritten, from: record.dn, to: map(record.dn)))
             case .modify(let modifications):
                 var rewritten: [Modification] = []
-                for modification in modifications {
-                    let values = try rewrite(modification.attribute, modification.values, lenient: modification.operation == .delete)
+                for (place, modification) in modifications.enumerated() {
+                    let values = try rewrite(modification.attribute, at: place, modification.values, lenient: modification.operation == .delete)
                     // A delete of values none of which resolved removes nothing.
                     if modification.operation == .delete, !modification.values.isEmpty, values.isEmpty { continue }
                     rewritten.append(Modification(modification.operation, modification.attribute, values: values))
@@ -232,7 +237,8 @@ public struct Planner: Sendable {
     /// When a naming rule changes an entry's own RDN (the source's top entry, ou=SiteA → ou=site-a),
     /// the naming values change with it: the entry must hold its new RDN, and need not keep the old.
     func renamingRDN(_ attributes: [Attribute], from old: DN, to new: DN) -> [Attribute] {
-        guard let oldRDN = old.rdn, let newRDN = new.rdn, oldRDN.normalized != newRDN.normalized else { return attributes }
+        // (Below the top entry a naming rule changes only the suffix: the RDN is the same value.)
+        guard let oldRDN = old.rdn, let newRDN = new.rdn, oldRDN != newRDN, oldRDN.normalized != newRDN.normalized else { return attributes }
         var result = attributes
         for ava in oldRDN.attributes {
             for index in result.indices where result[index].description.type.lowercased() == ava.type.lowercased() {

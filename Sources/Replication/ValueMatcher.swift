@@ -31,6 +31,12 @@ struct ValueMatcher: Sendable {
 
     func holdsDistinguishedNames(_ attribute: String) -> Bool { distinguishedNames.contains(attribute.asciiLowercased) }
 
+    /// Whether `attribute`, the `index`th of its list, holds DNs: from `memo` when the type at that
+    /// place in the list before was the same (`PositionalMemo`).
+    func holdsDistinguishedNames(_ attribute: String, at index: Int, _ memo: inout PositionalMemo<String, Bool>) -> Bool {
+        memo.value(at: index, isSame: { $0 == attribute }) { (attribute, holdsDistinguishedNames(attribute)) }
+    }
+
     /// One key per attribute type, whatever name (or alias) a record used, with its options.
     func key(_ attribute: AttributeDescription) -> String {
         let lower = attribute.type.asciiLowercased
