@@ -59,13 +59,6 @@ extension LDIFReader {
         }
     }
 
-    func description(_ line: LogicalLine, _ name: String) throws(LDIFError) -> AttributeDescription {
-        guard let description = AttributeDescription(name) else {
-            throw line.error(at: 0, "'\(name)' is not a valid attribute description")
-        }
-        return description
-    }
-
     // control = "control:" FILL ldap-oid 0*1(1*SPACE ("true" / "false")) 0*1(value-spec) SEP
     func control(_ line: LogicalLine) throws(LDIFError) -> Control {
         let bytes = line.bytes
@@ -104,10 +97,14 @@ extension LDIFReader {
     // 1*attrval-spec, the lines of an entry; repeated attributes merged in first-seen order
     func attributes(_ body: [LogicalLine]) throws(LDIFError) -> [Attribute] {
         var attributes: [Attribute] = []
-        for line in body {
+        attributes.reserveCapacity(body.count)
+        for (place, line) in body.enumerated() {
             if line.isSeparator { throw line.error(at: 0, "'-' separates modifications and is only allowed in a modify record") }
             let (name, value) = try attributeValue(line)
-            attributes.append(Attribute(try description(line, name), values: [value.bytes]))
+            // (The entries of a file mostly list the same names in the same order: each is checked once.)
+            let known = names.value(at: place, isSame: { $0 == name }) { (name, AttributeDescription(name)) }
+            guard let known else { throw line.error(at: 0, "'\(name)' is not a valid attribute description") }
+            attributes.append(Attribute(known, values: [value.bytes]))
         }
         return Entry(dn: .root, attributes: attributes).mergedAttributes
     }

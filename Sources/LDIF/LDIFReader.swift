@@ -37,6 +37,8 @@ public final class LDIFReader {
     private var lineNumber = 0
     private var peeked: (bytes: [UInt8], number: Int)?
     private var startedFile = false
+    /// The attribute descriptions of the last entry read, by place (`attributes`).
+    var names = PositionalMemo<String, AttributeDescription?>()
     private var fileKind: Kind?
 
     private enum Kind { case content, change }

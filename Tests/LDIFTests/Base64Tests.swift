@@ -45,6 +45,26 @@ struct Base64Tests {
         }
     }
 
+    /// A character outside the alphabet at any place of a long value (where four at a time are
+    /// decoded) is refused at its offset; the value around it decodes as before.
+    @Test func aBadCharacterAnywhereIsFoundAtItsOffset() throws {
+        let bytes = (0..<60).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let encoded = Array(Base64.encode(bytes).utf8)
+        #expect(try Base64.decode(encoded) == bytes)
+        for offset in encoded.indices {
+            for bad: UInt8 in [UInt8(ascii: "*"), 0x80, 0xFF, UInt8(ascii: "-"), UInt8(ascii: "_")] {
+                var broken = encoded
+                broken[offset] = bad
+                do {
+                    _ = try Base64.decode(broken)
+                    Issue.record("byte \(bad) at \(offset) accepted")
+                } catch {
+                    #expect(error.offset == offset && error.reason.contains("not a base64 character"), "\(offset): \(error)")
+                }
+            }
+        }
+    }
+
     @Test func leniencyIsAskedFor() throws {
         let lenient = Base64.DecodingOptions(ignoresWhitespace: true, allowsMissingPadding: true)
         #expect(try Base64.decode(Array("QUJ\r\nDRA".utf8), options: lenient) == Array("ABCD".utf8))
