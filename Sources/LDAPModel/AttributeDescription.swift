@@ -56,23 +56,23 @@ public struct AttributeDescription: Hashable, Sendable {
         Self.equalIgnoringASCIICase(type, name) ?? (type.lowercased() == name.lowercased())
     }
 
-    /// Whether `a` and `b` are equal with ASCII capitals lower-cased; nil when either has a byte
-    /// outside ASCII (then only `lowercased()` can say).
+    /// Whether `a` and `b` are equal with ASCII capitals lower-cased; nil when that takes
+    /// `lowercased()` (a byte outside ASCII before they are found to differ). Two strings that agree
+    /// on an ASCII prefix, ignoring case, and then differ in an ASCII character, or where one ends,
+    /// are different however they go on.
     public static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool? {
         var a = a
         var b = b
         return a.withUTF8 { left in
             b.withUTF8 { right in
-                if left.count == right.count {
-                    for index in left.indices where left[index] != right[index] {
-                        let (x, y) = (left[index], right[index])
-                        if x >= 0x80 || y >= 0x80 { return nil }
-                        if lowercase(x) != lowercase(y) { return left.contains { $0 >= 0x80 } || right.contains { $0 >= 0x80 } ? nil : false }
-                    }
-                    // (Equal bytes: equal, whatever they are.)
-                    return true
+                var index = 0
+                while index < left.count, index < right.count {
+                    let (x, y) = (left[index], right[index])
+                    if x >= 0x80 || y >= 0x80 { return nil }
+                    if x != y, lowercase(x) != lowercase(y) { return false }
+                    index += 1
                 }
-                return left.contains { $0 >= 0x80 } || right.contains { $0 >= 0x80 } ? nil : false
+                return left.count == right.count
             }
         }
     }
