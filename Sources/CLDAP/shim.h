@@ -48,6 +48,12 @@ static inline int bh_sasl_interactive_bind(LDAP *ld, const char *mechanism,
                                         bh_sasl_interact, defaults);
 }
 
+/* The handle's connection's Sockbuf, or NULL when it has no socket. */
+static inline Sockbuf *bh_sockbuf(LDAP *ld) {
+    Sockbuf *sb = NULL;
+    return ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS ? sb : NULL;
+}
+
 /* libldap reads each message with two read(2) calls (its tag and length, then the rest) and polls
    the socket between messages: two system calls and a poll per entry of a search. liblber's own
    read-ahead layer (libldap puts it under UDP connections) reads what the socket holds, up to
@@ -55,17 +61,16 @@ static inline int bh_sasl_interactive_bind(LDAP *ld, const char *mechanism,
    layers whether data is ready first). Put under the layers in place (TLS, a SASL security
    layer), over the socket. 0 when added or already there, -1 when the handle has no socket. */
 static inline int bh_add_readahead(LDAP *ld, int size) {
-    Sockbuf *sb = NULL;
-    if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL) return -1;
+    Sockbuf *sb = bh_sockbuf(ld);
+    if (sb == NULL) return -1;
     if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_HAS_IO, &ber_sockbuf_io_readahead)) return 0;
     return ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER, &size);
 }
 
 /* 1 when the handle's connection reads through the read-ahead layer. */
 static inline int bh_reads_ahead(LDAP *ld) {
-    Sockbuf *sb = NULL;
-    if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL) return 0;
-    return ber_sockbuf_ctrl(sb, LBER_SB_OPT_HAS_IO, &ber_sockbuf_io_readahead) == 1;
+    Sockbuf *sb = bh_sockbuf(ld);
+    return sb != NULL && ber_sockbuf_ctrl(sb, LBER_SB_OPT_HAS_IO, &ber_sockbuf_io_readahead) == 1;
 }
 
 #endif

@@ -52,8 +52,11 @@ public struct AttributeDescription: Hashable, Sendable {
     }
 
     /// Whether the type is `name`, ignoring case (and the options).
-    public func hasType(_ name: String) -> Bool {
-        Self.equalIgnoringASCIICase(type, name) ?? (type.lowercased() == name.lowercased())
+    public func hasType(_ name: String) -> Bool { Self.sameName(type, name) }
+
+    /// Whether two names (of attribute types, object classes) are the same, ignoring case.
+    public static func sameName(_ a: String, _ b: String) -> Bool {
+        equalIgnoringASCIICase(a, b) ?? (a.lowercased() == b.lowercased())
     }
 
     /// Whether `a` and `b` are equal with ASCII capitals lower-cased; nil when that takes

@@ -12,14 +12,14 @@ extension Planner {
         var others: [Attribute] = []
         others.reserveCapacity(attributes.count)
         for attribute in attributes {
-            if attribute.description.hasType("objectClass") {
+            if attribute.description.hasType(Self.objectClass.type) {
                 classes.values += attribute.values
             } else if !attribute.description.hasType(Self.ownerAttribute) {
                 others.append(attribute)
             }
         }
         if !classes.values.contains(where: Self.isReplicatedClass) {
-            classes.values.append(Array(Self.replicatedClass.utf8))
+            classes.values += Self.replicatedClassValues
         }
         var result = [classes]
         result.reserveCapacity(others.count + 2)
@@ -27,7 +27,7 @@ extension Planner {
         for attribute in Entry(dn: .root, attributes: others).mergedAttributes {
             result.append(Attribute(attribute.description, values: matcher.unique(attribute.description.type, attribute.values)))
         }
-        result.append(Attribute(Self.owner, values: [Array(source.utf8)]))
+        result.append(Attribute(Self.owner, values: ownerValues))
         return result
     }
 
@@ -35,7 +35,7 @@ extension Planner {
 
     /// An objectClass value naming the class that marks an entry as replicated (in any case).
     static func isReplicatedClass(_ value: [UInt8]) -> Bool {
-        AttributeDescription(type: String(decoding: value, as: UTF8.self)).hasType(replicatedClass)
+        AttributeDescription.sameName(String(decoding: value, as: UTF8.self), replicatedClass)
     }
 
     /// The modifications that change `entry`, each reduced to what is not already so.

@@ -55,15 +55,15 @@ extension Planner {
         var digest = ContentDigest(high: 0, low: 0)
         var marked = false
         for (index, attribute) in attributes.enumerated() {
-            if attribute.description.hasType("objectClass") {
+            if attribute.description.hasType(Self.objectClass.type) {
                 add(Self.objectClass, attribute.values, at: index, to: &digest, &keys)
                 marked = marked || attribute.values.contains(where: Self.isReplicatedClass)
             } else if !attribute.description.hasType(Self.ownerAttribute) {
                 add(attribute.description, attribute.values, at: index, to: &digest, &keys)
             }
         }
-        if !marked { add(Self.objectClass, [Array(Self.replicatedClass.utf8)], at: attributes.count, to: &digest, &keys) }
-        add(Self.owner, [Array(source.utf8)], at: attributes.count + 1, to: &digest, &keys)
+        if !marked { add(Self.objectClass, Self.replicatedClassValues, at: attributes.count, to: &digest, &keys) }
+        add(Self.owner, ownerValues, at: attributes.count + 1, to: &digest, &keys)
         return digest
     }
 

@@ -17,6 +17,10 @@ public struct Planner: Sendable {
     public let view: DirectoryView
     let matcher: ValueMatcher
     let names: SchemaNames
+    /// The values the agent writes into every entry it owns: the owner, and (when the record does
+    /// not list it) the class that marks it replicated.
+    let ownerValues: [[UInt8]]
+    static let replicatedClassValues = [Array(replicatedClass.utf8)]
     /// A full plan whose operations write more than this many bytes of values is kept in a
     /// temporary file, not in memory (nil: always held). Only a real run sets it: a spilled plan
     /// keeps no effects for the messages after it, which a dry run needs.
@@ -39,6 +43,7 @@ public struct Planner: Sendable {
         self.resolver = resolver
         self.view = view
         self.matcher = ValueMatcher(schema: schema)
+        self.ownerValues = [Array(source.utf8)]
     }
 
     /// The plan of `message`. A full message's records may come from `records` instead (a large

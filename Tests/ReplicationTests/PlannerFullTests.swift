@@ -181,23 +181,17 @@ struct PlannerFullTests {
         var people = Self.ldif.components(separatedBy: "dn: cn=p0,")
         people[1] = "dn: cn=X,ou=people,dc=example,dc=com\nobjectClass: person\ncn: X\nsn: X\n\ndn: cn=p0," + people[1]
         let ldif = people.joined(separator: "") + "dn: cn=Y,ou=SiteA,o=Org\nobjectClass: person\ncn: Y\nsn: Y\nnoSuchName: y\n\n"
-        let (streamed, _, _) = try await Self.streamed(ldif, pki)
-        let held = await PlannerTests.refusal(try Self.setup(), try PlannerTests.message(ldif, kind: .full))
-        do {
-            _ = try await Self.setup().planner.plan(streamed.decoded.message, records: RecordBatches(streamed))
-            Issue.record("planned")
-        } catch {
-            #expect("\(error)".contains("record 3: cn=X,ou=people") && "\(error)" == held, "\(error) / \(held ?? "accepted")")
-        }
         // Alone, the second batch's fault is found (from the file as from memory).
         let second = ldif.replacingOccurrences(of: "dn: cn=X,ou=people,dc=example,dc=com\nobjectClass: person\ncn: X\nsn: X\n\n", with: "")
-        let (alone, _, _) = try await Self.streamed(second, pki)
-        let heldAlone = await PlannerTests.refusal(try Self.setup(), try PlannerTests.message(second, kind: .full))
-        do {
-            _ = try await Self.setup().planner.plan(alone.decoded.message, records: RecordBatches(alone))
-            Issue.record("planned")
-        } catch {
-            #expect("\(error)".contains("record \(Self.many + 3)") && "\(error)" == heldAlone, "\(error) / \(heldAlone ?? "accepted")")
+        for (ldif, fault) in [(ldif, "record 3: cn=X,ou=people"), (second, "record \(Self.many + 3)")] {
+            let (streamed, _, _) = try await Self.streamed(ldif, pki)
+            let held = await PlannerTests.refusal(try Self.setup(), try PlannerTests.message(ldif, kind: .full))
+            do {
+                _ = try await Self.setup().planner.plan(streamed.decoded.message, records: RecordBatches(streamed))
+                Issue.record("planned")
+            } catch {
+                #expect("\(error)".contains(fault) && "\(error)" == held, "\(error) / \(held ?? "accepted")")
+            }
         }
     }
 
